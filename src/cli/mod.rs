@@ -1,0 +1,51 @@
+//! Command line: clap flags → validated arguments → one function per command. Flag
+//! names follow llama.cpp's where one exists (`-m/--model`). The only module that uses
+//! `anyhow`.
+
+mod info;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bitmoe",
+    version,
+    about = "Run huge Mixture-of-Experts GGUF models on small machines"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what a GGUF model holds: architecture, hyper-parameters, bytes by type,
+    /// role and layer, tokenizer, tensors. Reads only the header.
+    Info(InfoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// Model file (for a split model, its first part: NAME-00001-of-0000N.gguf).
+    #[arg(short = 'm', long = "model")]
+    pub model: PathBuf,
+    /// List every tensor: name, type, shape, bytes, role, file.
+    #[arg(long)]
+    pub tensors: bool,
+    /// Show every metadata key (long values shortened).
+    #[arg(long)]
+    pub metadata: bool,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Parses the command line and runs the command.
+pub fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Info(args) => info::run(&args),
+    }
+}

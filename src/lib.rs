@@ -1,0 +1,22 @@
+//! bitmoe runs GGUF language models on machines whose RAM is a fraction of the model:
+//! DeepSeek-R1 671B (1.58-bit dynamic quant, 131 GB) on ~20 GB of RAM plus NVMe, the
+//! dense R1 distills on laptops.
+//!
+//! The data path, file → token; each module depends only on those above it:
+//!
+//! - [`quant`]: the GGML type table (ids, block sizes, bytes per block).
+//! - [`gguf`]: parse and validate GGUF files (split parts included), mmap them, hand out
+//!   bounds-checked tensor views; write GGUF files.
+//! - [`schema`]: every key and tensor name as enums; typed hyper-parameters per
+//!   architecture; the role of each tensor.
+//! - [`inspect`]: what a model holds, by type, role and layer (`bitmoe info`).
+//! - [`cli`]: flags → commands.
+//!
+//! Kernels live in the `bitmoe-simd` crate. Weights placement, the expert cache, the
+//! model forward passes, sampler, tokenizer and engine arrive with later issues.
+
+pub mod cli;
+pub mod gguf;
+pub mod inspect;
+pub mod quant;
+pub mod schema;
