@@ -2,6 +2,7 @@
 //! names follow llama.cpp's where one exists (`-m/--model`). The only module that uses
 //! `anyhow`.
 
+mod copy;
 mod info;
 
 use std::path::PathBuf;
@@ -24,6 +25,9 @@ pub enum Command {
     /// Show what a GGUF model holds: architecture, hyper-parameters, bytes by type,
     /// role and layer, tokenizer, tensors. Reads only the header.
     Info(InfoArgs),
+    /// Rewrite a model through bitmoe's GGUF writer: merges a split model into one file;
+    /// a canonical single file comes out byte-identical.
+    Copy(CopyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -42,10 +46,21 @@ pub struct InfoArgs {
     pub json: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// Input model (first part of a split model).
+    #[arg(short = 'm', long = "model")]
+    pub model: PathBuf,
+    /// Output file.
+    #[arg(short = 'o', long = "output")]
+    pub output: PathBuf,
+}
+
 /// Parses the command line and runs the command.
 pub fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Info(args) => info::run(&args),
+        Command::Copy(args) => copy::run(&args),
     }
 }

@@ -350,3 +350,137 @@ impl KeyReader<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gguf::{MetaArray, MetaValue};
+
+    fn r1_legacy() -> Metadata {
+        let mut md = Metadata::new();
+        let s = |v: &str| MetaValue::String(v.into());
+        md.set("general.architecture", s("deepseek2"));
+        for (k, v) in [
+            ("context_length", 163_840),
+            ("embedding_length", 7168),
+            ("block_count", 61),
+            ("feed_forward_length", 18_432),
+            ("attention.head_count", 128),
+            ("attention.head_count_kv", 128),
+            ("attention.key_length", 192),
+            ("attention.value_length", 128),
+            ("rope.dimension_count", 64),
+            ("leading_dense_block_count", 3),
+            ("attention.q_lora_rank", 1536),
+            ("attention.kv_lora_rank", 512),
+            ("expert_count", 256),
+            ("expert_used_count", 8),
+            ("expert_shared_count", 1),
+            ("expert_feed_forward_length", 2048),
+            ("expert_gating_func", 2),
+            ("vocab_size", 129_280),
+            ("rope.scaling.original_context_length", 4096),
+        ] {
+            md.set(format!("deepseek2.{k}"), MetaValue::U32(v));
+        }
+        md.set(
+            "deepseek2.attention.layer_norm_rms_epsilon",
+            MetaValue::F32(1e-6),
+        );
+        md.set("deepseek2.expert_weights_scale", MetaValue::F32(2.5));
+        md.set("deepseek2.expert_weights_norm", MetaValue::Bool(true));
+        md.set("deepseek2.rope.scaling.type", s("yarn"));
+        md.set("deepseek2.rope.scaling.factor", MetaValue::F32(40.0));
+        md.set(
+            "deepseek2.rope.scaling.yarn_log_multiplier",
+            MetaValue::F32(0.1),
+        );
+        md
+    }
+
+    #[test]
+    fn r1_legacy_metadata() {
+        let h = Hparams::from_metadata(&r1_legacy()).unwrap();
+        assert_eq!(h.arch, Arch::Deepseek2);
+        assert_eq!(h.common.n_head, PerLayer::Uniform(128));
+        assert_eq!(h.common.rope_freq_base, 10_000.0);
+        assert_eq!(h.common.rope_scaling.kind, RopeScalingType::Yarn);
+        assert_eq!(h.common.rope_scaling.yarn_ext_factor, 1.0);
+        assert_eq!(h.common.rope_scaling.yarn_beta_fast, 32.0);
+        let d = h.deepseek2.unwrap();
+        assert_eq!(d.gating, GatingFunc::Sigmoid);
+        assert_eq!(
+            (d.expert_group_count, d.expert_group_used_count),
+            (None, None)
+        );
+        assert!(!d.has_mla_split_kv_b());
+        assert_eq!(d.q_lora_rank, Some(1536));
+    }
+
+    #[test]
+    fn every_missing_and_invalid_key_is_listed_at_once() {
+        let mut md = r1_legacy();
+        md.remove("deepseek2.embedding_length");
+        md.remove("deepseek2.expert_count");
+        md.remove("deepseek2.attention.layer_norm_rms_epsilon");
+        md.set("deepseek2.block_count", MetaValue::String("61".into()));
+        let err = Hparams::from_metadata(&md).unwrap_err();
+        let SchemaError::Problems {
+            missing, invalid, ..
+        } = &err
+        else {
+            panic!("{err}")
+        };
+        assert_eq!(
+            missing,
+            &[
+                "deepseek2.embedding_length",
+                "deepseek2.attention.layer_norm_rms_epsilon",
+                "deepseek2.expert_count"
+            ]
+        );
+        assert_eq!(invalid.len(), 1, "{invalid:?}");
+        assert!(invalid[0].starts_with("deepseek2.block_count"));
+        let text = err.to_string();
+        assert!(
+            text.contains("deepseek2.expert_count") && text.contains("block_count"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn per_layer_head_counts() {
+        let mut md = r1_legacy();
+        let mut heads = vec![128u32; 61];
+        md.set(
+            "deepseek2.attention.head_count",
+            MetaValue::Array(MetaArray::U32(heads.clone())),
+        );
+        assert_eq!(
+            Hparams::from_metadata(&md).unwrap().common.n_head,
+            PerLayer::Uniform(128)
+        );
+        heads[5] = 64;
+        md.set(
+            "deepseek2.attention.head_count",
+            MetaValue::Array(MetaArray::U32(heads)),
+        );
+        let h = Hparams::from_metadata(&md).unwrap();
+        assert_eq!((h.common.n_head.at(5), h.common.n_head.at(6)), (64, 128));
+        md.set(
+            "deepseek2.attention.head_count",
+            MetaValue::Array(MetaArray::U32(vec![1, 2])),
+        );
+        assert!(Hparams::from_metadata(&md).is_err());
+    }
+
+    #[test]
+    fn unsupported_arch_is_named() {
+        let mut md = Metadata::new();
+        md.set("general.architecture", MetaValue::String("mamba".into()));
+        assert_eq!(
+            Hparams::from_metadata(&md).unwrap_err(),
+            SchemaError::UnsupportedArch("mamba".into())
+        );
+    }
+}
