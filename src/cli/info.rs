@@ -8,6 +8,7 @@ use anyhow::Context;
 use super::InfoArgs;
 use crate::gguf::GgufFile;
 use crate::inspect::{ModelSummary, Tally};
+use crate::schema::TensorRole;
 
 pub fn run(args: &InfoArgs) -> anyhow::Result<()> {
     let file = GgufFile::open(&args.model)?;
@@ -177,13 +178,16 @@ fn render(s: &ModelSummary) -> String {
     );
     o.push_str("by type:\n");
     let mut types: Vec<_> = s.by_type.iter().collect();
-    types.sort_by(|a, b| b.1.bytes.cmp(&a.1.bytes));
+    types.sort_by_key(|t| std::cmp::Reverse(t.1.bytes));
     for (name, tally) in types {
         o.push_str(&tally_line(name, tally, total));
     }
     o.push_str("by role:\n");
     for (role, tally) in &s.by_role {
         o.push_str(&tally_line(role.name(), tally, total));
+    }
+    if !s.by_role.contains_key(&TensorRole::Output) && s.by_role.contains_key(&TensorRole::Embeddings) {
+        o.push_str("  (no output.weight: the output head is tied to token_embd)\n");
     }
     o.push_str("by layer:\n");
     o.push_str(&tally_line("global", &s.global, total));

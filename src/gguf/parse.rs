@@ -202,7 +202,7 @@ fn parse_inner(bytes: &[u8]) -> Result<Header, Kind> {
         }
     };
 
-    let mut tensors = Vec::with_capacity(n_tensors.min(c.remaining() / 32) as usize);
+    let mut tensors = Vec::with_capacity(n_tensors.min(4096) as usize);
     for _ in 0..n_tensors {
         tensors.push(read_tensor_info(&mut c)?);
     }
@@ -269,6 +269,10 @@ fn read_array(c: &mut Cursor<'_>, key: &str, depth: u32) -> Result<MetaArray, Ki
         found: type_id,
     })?;
     let n = c.count("array length", limits::MAX_ARRAY_LEN, ty.min_size())? as usize;
+    // Variable-size elements grow the vector as they are parsed, so memory follows the
+    // bytes actually consumed even for nested arrays whose counts all claim the rest of
+    // the file.
+    const PREALLOC: usize = 4096;
 
     // Fixed-size elements: one bounds check, then decode from the slice.
     fn fixed<const N: usize, T>(
@@ -294,21 +298,21 @@ fn read_array(c: &mut Cursor<'_>, key: &str, depth: u32) -> Result<MetaArray, Ki
         ValueType::I64 => MetaArray::I64(fixed(c, n, i64::from_le_bytes)?),
         ValueType::F64 => MetaArray::F64(fixed(c, n, f64::from_le_bytes)?),
         ValueType::Bool => {
-            let mut v = Vec::with_capacity(n);
+            let mut v = Vec::with_capacity(n.min(PREALLOC));
             for _ in 0..n {
                 v.push(read_bool(c, key)?);
             }
             MetaArray::Bool(v)
         }
         ValueType::String => {
-            let mut v = Vec::with_capacity(n);
+            let mut v = Vec::with_capacity(n.min(PREALLOC));
             for _ in 0..n {
                 v.push(c.string("string array element", limits::MAX_STRING_LEN)?);
             }
             MetaArray::String(v)
         }
         ValueType::Array => {
-            let mut v = Vec::with_capacity(n);
+            let mut v = Vec::with_capacity(n.min(PREALLOC));
             for _ in 0..n {
                 v.push(read_array(c, key, depth + 1)?);
             }

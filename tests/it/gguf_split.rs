@@ -126,7 +126,8 @@ fn a_missing_part_is_named() {
 #[test]
 fn inconsistent_parts_are_rejected() {
     // Part 2 claims to be split.no 2; tensor total wrong; a tensor in two parts.
-    let cases: [(Vec<PartSpec>, fn(&ErrorKind) -> bool); 3] = [
+    type Expect = fn(&ErrorKind) -> bool;
+    let cases: [(Vec<PartSpec>, Expect); 3] = [
         (
             vec![
                 PartSpec {
