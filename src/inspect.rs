@@ -51,6 +51,41 @@ pub struct TokenizerSummary {
     pub has_chat_template: bool,
 }
 
+/// What has to be in RAM and what one token reads: the first question for a model
+/// bigger than the machine.
+#[derive(Debug, Serialize, Default)]
+pub struct Footprint {
+    /// Everything but the routed experts: touched every token, kept resident.
+    pub resident_bytes: u64,
+    /// Routed experts: paged through the expert cache.
+    pub routed_expert_bytes: u64,
+    /// Weight bytes one decoded token reads: resident weights (one embedding row unless
+    /// the output head is tied to the embeddings) plus `used / count` of the experts.
+    pub touched_per_token_bytes: u64,
+}
+
+impl Footprint {
+    fn of(by_role: &BTreeMap<TensorRole, Tally>, total: u64, hparams: Option<&Hparams>) -> Footprint {
+        let bytes = |r: TensorRole| by_role.get(&r).map_or(0, |t| t.bytes);
+        let routed = bytes(TensorRole::RoutedExperts);
+        let embeddings = bytes(TensorRole::Embeddings);
+        let tied = !by_role.contains_key(&TensorRole::Output);
+        let vocab = hparams.map_or(0, |h| u64::from(h.common.vocab_size));
+        let embedding_row = if tied || vocab == 0 { embeddings } else { embeddings / vocab };
+        let experts_used = hparams
+            .and_then(|h| h.deepseek2.as_ref())
+            .filter(|d| d.expert_count > 0)
+            .map_or(0, |d| {
+                (u128::from(routed) * u128::from(d.expert_used_count) / u128::from(d.expert_count)) as u64
+            });
+        Footprint {
+            resident_bytes: total - routed,
+            routed_expert_bytes: routed,
+            touched_per_token_bytes: total - routed - embeddings + embedding_row + experts_used,
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct TensorRow {
     pub name: String,
@@ -77,6 +112,7 @@ pub struct ModelSummary {
     pub by_layer: BTreeMap<usize, Tally>,
     pub global: Tally,
     pub tokenizer: TokenizerSummary,
+    pub footprint: Footprint,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tensors: Option<Vec<TensorRow>>,
 }
@@ -136,10 +172,12 @@ impl ModelSummary {
                 })
                 .collect()
         });
+        let hparams = Hparams::from_metadata(md).map_err(|e| e.to_string());
+        let footprint = Footprint::of(&by_role, total.bytes, hparams.as_ref().ok());
         ModelSummary {
             name: str_key(crate::schema::GeneralKey::Name.name()),
             architecture: str_key(crate::schema::GeneralKey::Architecture.name()),
-            hparams: Hparams::from_metadata(md).map_err(|e| e.to_string()),
+            hparams,
             files,
             metadata_keys: md.len(),
             total,
@@ -148,6 +186,7 @@ impl ModelSummary {
             by_layer,
             global,
             tokenizer,
+            footprint,
             tensors,
         }
     }

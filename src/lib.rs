@@ -15,8 +15,11 @@
 //! Kernels live in the `bitmoe-simd` crate. Weights placement, the expert cache, the
 //! model forward passes, sampler, tokenizer and engine arrive with later issues.
 
+pub mod bandwidth;
 pub mod cli;
 pub mod gguf;
 pub mod inspect;
+pub mod model;
 pub mod quant;
 pub mod schema;
+pub mod tokenizer;

@@ -176,6 +176,14 @@ fn render(s: &ModelSummary) -> String {
         total,
         s.total.elements as f64 / 1e9
     );
+    let fp = &s.footprint;
+    let _ = writeln!(
+        o,
+        "footprint: resident (all but routed experts) {}   routed experts {}   read per token ≈ {}",
+        gib(fp.resident_bytes),
+        gib(fp.routed_expert_bytes),
+        gib(fp.touched_per_token_bytes)
+    );
     o.push_str("by type:\n");
     let mut types: Vec<_> = s.by_type.iter().collect();
     types.sort_by_key(|t| std::cmp::Reverse(t.1.bytes));

@@ -3,7 +3,9 @@
 //! `anyhow`.
 
 mod copy;
+mod dump;
 mod info;
+mod npy;
 
 use std::path::PathBuf;
 
@@ -28,6 +30,9 @@ pub enum Command {
     /// Rewrite a model through bitmoe's GGUF writer: merges a split model into one file;
     /// a canonical single file comes out byte-identical.
     Copy(CopyArgs),
+    /// Write one tensor, dequantized to f32, as a NumPy .npy file (shape in NumPy
+    /// order, slowest dimension first).
+    Dump(DumpArgs),
 }
 
 #[derive(Debug, Args)]
@@ -56,11 +61,24 @@ pub struct CopyArgs {
     pub output: PathBuf,
 }
 
+#[derive(Debug, Args)]
+pub struct DumpArgs {
+    /// Model file (first part of a split model).
+    #[arg(short = 'm', long = "model")]
+    pub model: PathBuf,
+    /// Tensor name, e.g. blk.0.attn_q.weight.
+    pub tensor: String,
+    /// Output .npy file.
+    #[arg(short = 'o', long = "output")]
+    pub output: PathBuf,
+}
+
 /// Parses the command line and runs the command.
 pub fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Info(args) => info::run(&args),
         Command::Copy(args) => copy::run(&args),
+        Command::Dump(args) => dump::run(&args),
     }
 }

@@ -1,8 +1,10 @@
 //! bitmoe's integration tests: one binary, one module per concern.
 
+mod cli_dump;
 mod cli_info;
 mod gguf_malformed;
 mod gguf_roundtrip;
 mod gguf_split;
 mod real_model;
 mod support;
+mod tokenizer;

@@ -49,6 +49,11 @@ fn smollm2_summary() {
         "SmolLM2 ties its output to token_embd"
     );
     assert_eq!(s.tokenizer.pre.as_deref(), Some("smollm"));
+    // Dense and tied: every byte is resident and read for every token (the output head
+    // is the whole embedding matrix).
+    assert_eq!(s.footprint.resident_bytes, s.total.bytes);
+    assert_eq!(s.footprint.touched_per_token_bytes, s.total.bytes);
+    assert_eq!(s.footprint.routed_expert_bytes, 0);
 }
 
 #[test]
