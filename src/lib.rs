@@ -17,9 +17,13 @@
 
 pub mod bandwidth;
 pub mod cli;
+pub mod engine;
 pub mod gguf;
 pub mod inspect;
+pub mod kv_cache;
 pub mod model;
 pub mod quant;
+pub mod sampler;
 pub mod schema;
 pub mod tokenizer;
+pub mod weights;

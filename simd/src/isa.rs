@@ -29,13 +29,16 @@ pub enum Isa {
 impl Isa {
     /// The best level the machine supports, capped by `BITMOE_ISA` if set.
     pub fn detect() -> Isa {
+        Isa::detect_with(std::env::var("BITMOE_ISA").ok().as_deref())
+    }
+
+    /// [`Isa::detect`] with the value of `BITMOE_ISA` given (`None`: unset). Unknown
+    /// values are ignored.
+    pub fn detect_with(cap: Option<&str>) -> Isa {
         let hw = Isa::hardware();
-        match std::env::var("BITMOE_ISA") {
-            Ok(v) => match Isa::parse(&v) {
-                Some(cap) => hw.capped(cap),
-                None => hw,
-            },
-            Err(_) => hw,
+        match cap.and_then(Isa::parse) {
+            Some(cap) => hw.capped(cap),
+            None => hw,
         }
     }
 
@@ -162,5 +165,23 @@ mod tests {
         assert!(Isa::hardware().is_supported());
         assert!(Isa::all_supported().iter().all(|i| i.is_supported()));
         assert!(Isa::detect().is_supported());
+    }
+
+    #[test]
+    fn the_environment_caps_but_never_raises() {
+        let hw = Isa::hardware();
+        assert_eq!(Isa::detect_with(None), hw);
+        assert_eq!(Isa::detect_with(Some("bogus")), hw);
+        assert_eq!(Isa::detect_with(Some("scalar")), Isa::Scalar);
+        for v in ["avx2", "avx512", "neon"] {
+            let got = Isa::detect_with(Some(v));
+            assert!(got.is_supported());
+            assert_eq!(got, got.capped(hw));
+            assert_eq!(got, got.capped(Isa::parse(v).unwrap()));
+        }
+        if hw == Isa::Avx2 {
+            assert_eq!(Isa::detect_with(Some("avx512")), Isa::Avx2);
+            assert_eq!(Isa::detect_with(Some("neon")), Isa::Scalar);
+        }
     }
 }

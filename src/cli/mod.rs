@@ -6,6 +6,7 @@ mod copy;
 mod dump;
 mod info;
 mod npy;
+mod run;
 
 use std::path::PathBuf;
 
@@ -33,6 +34,8 @@ pub enum Command {
     /// Write one tensor, dequantized to f32, as a NumPy .npy file (shape in NumPy
     /// order, slowest dimension first).
     Dump(DumpArgs),
+    /// Generate text from a prompt (greedy with --temp 0).
+    Run(RunArgs),
 }
 
 #[derive(Debug, Args)]
@@ -73,6 +76,100 @@ pub struct DumpArgs {
     pub output: PathBuf,
 }
 
+/// How to load a model (shared by run, chat, bench).
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// Model file (first part of a split model).
+    #[arg(short = 'm', long = "model")]
+    pub model: PathBuf,
+    /// Threads (default: physical cores).
+    #[arg(short = 't', long = "threads")]
+    pub threads: Option<usize>,
+    /// Context size in tokens (0 = the model's training context, at most 4096).
+    #[arg(short = 'c', long = "ctx-size", default_value_t = 0)]
+    pub ctx_size: usize,
+    /// Prompt tokens per forward pass.
+    #[arg(short = 'b', long = "batch-size", default_value_t = 512)]
+    pub batch_size: usize,
+    /// Pin worker threads to cores.
+    #[arg(long = "pin-threads")]
+    pub pin_threads: bool,
+}
+
+impl LoadArgs {
+    pub fn options(&self) -> crate::engine::LoadOptions {
+        crate::engine::LoadOptions {
+            model: self.model.clone(),
+            threads: self.threads,
+            ctx_size: self.ctx_size,
+            batch_size: self.batch_size,
+            pin_threads: self.pin_threads,
+        }
+    }
+}
+
+/// Sampling flags, with llama.cpp's names and defaults.
+#[derive(Debug, Args)]
+pub struct SamplingArgs {
+    /// Temperature; 0 = greedy.
+    #[arg(long = "temp", default_value_t = 0.8)]
+    pub temp: f32,
+    /// Top-k (0 = off).
+    #[arg(long = "top-k", default_value_t = 40)]
+    pub top_k: i32,
+    /// Top-p (1.0 = off).
+    #[arg(long = "top-p", default_value_t = 0.95)]
+    pub top_p: f32,
+    /// Min-p (0 = off).
+    #[arg(long = "min-p", default_value_t = 0.05)]
+    pub min_p: f32,
+    /// Repetition penalty (1.0 = off).
+    #[arg(long = "repeat-penalty", default_value_t = 1.0)]
+    pub repeat_penalty: f32,
+    /// Tokens of history the penalties consider.
+    #[arg(long = "repeat-last-n", default_value_t = 64)]
+    pub repeat_last_n: usize,
+    #[arg(long = "presence-penalty", default_value_t = 0.0)]
+    pub presence_penalty: f32,
+    #[arg(long = "frequency-penalty", default_value_t = 0.0)]
+    pub frequency_penalty: f32,
+    /// RNG seed (default: random).
+    #[arg(short = 's', long = "seed")]
+    pub seed: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Prompt text.
+    #[arg(short = 'p', long = "prompt")]
+    pub prompt: Option<String>,
+    /// Read the prompt from a file.
+    #[arg(short = 'f', long = "file")]
+    pub file: Option<PathBuf>,
+    /// Tokens to generate (-1 = until end of generation or a full context).
+    #[arg(short = 'n', long = "n-predict", default_value_t = -1, allow_hyphen_values = true)]
+    pub n_predict: i64,
+    /// Stop when this text is generated (repeatable).
+    #[arg(long = "stop")]
+    pub stop: Vec<String>,
+    /// Keep generating past end-of-generation tokens.
+    #[arg(long = "ignore-eos")]
+    pub ignore_eos: bool,
+    /// Print special (control) tokens.
+    #[arg(long = "special")]
+    pub special: bool,
+    /// Do not echo the prompt.
+    #[arg(long = "no-display-prompt")]
+    pub no_display_prompt: bool,
+    /// Print one JSON object (prompt and generated token ids, text, timings).
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
+}
+
 /// Parses the command line and runs the command.
 pub fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -80,5 +177,6 @@ pub fn main() -> anyhow::Result<()> {
         Command::Info(args) => info::run(&args),
         Command::Copy(args) => copy::run(&args),
         Command::Dump(args) => dump::run(&args),
+        Command::Run(args) => run::run(&args),
     }
 }

@@ -238,6 +238,9 @@ mod tests {
             ("<|im_start|>", 3),
             ("<|im_end|>", 3),
             ("<think>", 4),
+            ("<｜User｜>", 3),
+            ("<｜Assistant｜>", 3),
+            ("<｜end▁of▁sentence｜>", 3),
         ] {
             tokens.push(t.to_string());
             types.push(ty);
@@ -281,6 +284,26 @@ mod tests {
             "parse_special=false: text, not the token"
         );
         assert!(t.is_eog(262) && !t.is_eog(261));
+    }
+
+    #[test]
+    fn r1_style_markers() {
+        let mut md = toy_metadata();
+        md.set(
+            TokenizerKey::Pre.name(),
+            MetaValue::String("deepseek-v3".into()),
+        );
+        let t = Tokenizer::from_metadata(&md).unwrap();
+        let (user, assistant, end) = (264, 265, 266);
+        let prompt = "<｜User｜>hi<｜Assistant｜><think>\n";
+        let ids = t.encode(prompt, false, true);
+        assert_eq!(ids, [user, 104, 105, assistant, 263, 10]); // byte ids = byte values
+        assert_eq!(t.decode(&ids, true), prompt);
+        // Safe mode: the fullwidth role markers are text, `<think>` is still a token.
+        let ids = t.encode(prompt, false, false);
+        assert!(!ids.contains(&user) && ids.contains(&263), "{ids:?}");
+        assert_eq!(t.decode(&ids, false), prompt);
+        assert!(t.is_eog(end), "<｜end▁of▁sentence｜> ends generation");
     }
 
     #[test]

@@ -7,6 +7,10 @@
 //! `Split(pattern, Isolated)`). Matching is backtracking alternation (first alternative
 //! wins), which `fancy-regex` provides, look-ahead `\s+(?!\S)` included.
 //!
+//! fancy-regex caps backtracking (1,000,000 steps per match); should a pathological
+//! piece exceed it, HF stops splitting that piece and keeps the rest as one piece, so
+//! text is never lost, only tokenized differently from llama.cpp.
+//!
 //! Owns the regex strings and the HF pre-tokenizer built from them. These strings are
 //! values of a metadata key, not keys, so they live here rather than in `schema/`.
 

@@ -12,7 +12,7 @@
 //! Cost: one substring search of the whole input per candidate (819 candidates for R1),
 //! then splitting only for candidates that occur.
 
-use super::vocab::{TokenType, Vocab};
+use super::vocab::Vocab;
 
 /// A piece of input after the partition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,7 +57,7 @@ impl SpecialMatcher {
         }
         for &id in &self.order {
             let ty = vocab.types[id as usize];
-            if !parse_special && ty != TokenType::UserDefined {
+            if !parse_special && ty.is_special() {
                 continue;
             }
             let needle = vocab.texts[id as usize].as_str();

@@ -126,6 +126,10 @@ fn long_input_every_pre_tokenizer() {
         let ids = t.encode(&text, false, true);
         assert_eq!(ids.len(), 2000 * t.encode(unit, false, true).len(), "{pre}");
         assert_eq!(t.decode(&ids, false), text, "{pre}");
+        // Long whitespace runs go through the look-ahead alternatives in linear time.
+        let spaces = format!("a{}b\n\n{}c", " ".repeat(20_000), "\r\n ".repeat(5_000));
+        let ids = t.encode(&spaces, false, true);
+        assert_eq!(t.decode(&ids, false), spaces, "{pre}");
     }
 }
 

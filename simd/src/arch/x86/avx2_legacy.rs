@@ -41,7 +41,7 @@ pub(super) fn vec_dot_q8_0(w: &[u8], a: &[u8]) -> f32 {
         .zip(as_blocks::<BlockQ8_0>(a))
     {
         let s = mul_sum_i8_quads(load256_i8(&x.qs), load256_i8(&y.qs));
-        let d = _mm256_set1_ps(x.d() * y.d());
+        let d = _mm256_set1_ps(f16c(x.d) * f16c(y.d));
         acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), acc);
     }
     hsum_f32(acc)
@@ -57,7 +57,7 @@ pub(super) fn vec_dot_q4_0(w: &[u8], a: &[u8]) -> f32 {
     {
         let q = _mm256_sub_epi8(unpack_nibbles(&x.qs), _mm256_set1_epi8(8));
         let s = mul_sum_i8_quads(q, load256_i8(&y.qs));
-        let d = _mm256_set1_ps(f16c(x.d) * y.d());
+        let d = _mm256_set1_ps(f16c(x.d) * f16c(y.d));
         acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), acc);
     }
     hsum_f32(acc)
@@ -74,9 +74,9 @@ pub(super) fn vec_dot_q4_1(w: &[u8], a: &[u8]) -> f32 {
     {
         let p = _mm256_maddubs_epi16(unpack_nibbles(&x.qs), load256_i8(&y.qs));
         let s = _mm256_madd_epi16(p, _mm256_set1_epi16(1));
-        let d = _mm256_set1_ps(f16c(x.d) * y.d());
+        let d = _mm256_set1_ps(f16c(x.d) * f16c(y.d));
         acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), acc);
-        mins += f16c(x.m) * y.s();
+        mins += f16c(x.m) * f16c(y.s);
     }
     hsum_f32(acc) + mins
 }
@@ -114,7 +114,7 @@ pub(super) fn vec_dot_q5_0(w: &[u8], a: &[u8]) -> f32 {
     {
         let q = _mm256_sub_epi8(five_bit_codes(&x.qs, x.qh), _mm256_set1_epi8(16));
         let s = mul_sum_i8_quads(q, load256_i8(&y.qs));
-        let d = _mm256_set1_ps(f16c(x.d) * y.d());
+        let d = _mm256_set1_ps(f16c(x.d) * f16c(y.d));
         acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), acc);
     }
     hsum_f32(acc)
@@ -131,9 +131,9 @@ pub(super) fn vec_dot_q5_1(w: &[u8], a: &[u8]) -> f32 {
     {
         let p = _mm256_maddubs_epi16(five_bit_codes(&x.qs, x.qh), load256_i8(&y.qs));
         let s = _mm256_madd_epi16(p, _mm256_set1_epi16(1));
-        let d = _mm256_set1_ps(f16c(x.d) * y.d());
+        let d = _mm256_set1_ps(f16c(x.d) * f16c(y.d));
         acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), acc);
-        mins += f16c(x.m) * y.s();
+        mins += f16c(x.m) * f16c(y.s);
     }
     hsum_f32(acc) + mins
 }
@@ -156,7 +156,7 @@ pub(super) fn vec_dot_iq4_nl(w: &[u8], a: &[u8]) -> f32 {
     {
         let v = iq4_values(unpack_nibbles(&x.qs));
         let s = mul_sum_i8_quads(v, load256_i8(&y.qs));
-        let d = _mm256_set1_ps(y.d() * f16c(x.d));
+        let d = _mm256_set1_ps(f16c(y.d) * f16c(x.d));
         acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), acc);
     }
     hsum_f32(acc)

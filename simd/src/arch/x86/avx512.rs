@@ -132,8 +132,8 @@ macro_rules! avx512_kernels {
                 let y = concat(load256_i8(&y0.qs), load256_i8(&y1.qs));
                 let (u, s) = abs_sign(x, y);
                 let p = $dot4(_mm512_setzero_si512(), u, s);
-                let d0 = _mm512_set1_ps(x0.d() * y0.d());
-                let d = _mm512_mask_blend_ps(0xFF00, d0, _mm512_set1_ps(x1.d() * y1.d()));
+                let d0 = _mm512_set1_ps(f16c(x0.d) * f16c(y0.d));
+                let d = _mm512_mask_blend_ps(0xFF00, d0, _mm512_set1_ps(f16c(x1.d) * f16c(y1.d)));
                 acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc);
             }
             let done = n / 2 * 2 * 34;

@@ -1,0 +1,81 @@
+//! `bitmoe run`: generate from a prompt, streaming text to stdout and llama.cpp-style
+//! timings to stderr; `--json` prints one object instead.
+
+use std::io::Write;
+
+use anyhow::Context;
+
+use super::{RunArgs, SamplingArgs};
+use crate::engine::{GenerateParams, Session};
+use crate::sampler::{Sampler, SamplerConfig};
+
+impl SamplingArgs {
+    pub fn config(&self) -> anyhow::Result<SamplerConfig> {
+        anyhow::ensure!(self.top_p > 0.0 && self.top_p <= 1.0, "--top-p must be in (0, 1], got {}", self.top_p);
+        anyhow::ensure!((0.0..=1.0).contains(&self.min_p), "--min-p must be in [0, 1], got {}", self.min_p);
+        anyhow::ensure!(self.repeat_penalty > 0.0, "--repeat-penalty must be positive, got {}", self.repeat_penalty);
+        Ok(SamplerConfig {
+            temperature: self.temp,
+            top_k: self.top_k,
+            top_p: self.top_p,
+            min_p: self.min_p,
+            repeat_penalty: self.repeat_penalty,
+            presence_penalty: self.presence_penalty,
+            frequency_penalty: self.frequency_penalty,
+            penalty_last_n: self.repeat_last_n,
+            seed: self.seed.unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos() as u64)
+            }),
+        })
+    }
+}
+
+pub fn run(args: &RunArgs) -> anyhow::Result<()> {
+    let sampler_cfg = args.sampling.config()?;
+    let prompt = match (&args.prompt, &args.file) {
+        (Some(p), None) => p.clone(),
+        (None, Some(f)) => std::fs::read_to_string(f).with_context(|| format!("reading the prompt file {}", f.display()))?,
+        (Some(_), Some(_)) => anyhow::bail!("give the prompt with -p or -f, not both"),
+        (None, None) => anyhow::bail!("no prompt: use -p PROMPT or -f FILE"),
+    };
+    let mut session = Session::load(&args.load.options())?;
+    let tokens = session.tokenizer().encode(&prompt, true, true);
+    let params = GenerateParams {
+        n_predict: usize::try_from(args.n_predict).ok(),
+        stop: args.stop.clone(),
+        ignore_eos: args.ignore_eos,
+        render_special: args.special,
+    };
+    let mut sampler = Sampler::new(sampler_cfg);
+    let mut stdout = std::io::stdout().lock();
+    if !args.json && !args.no_display_prompt {
+        let _ = write!(stdout, "{prompt}");
+        let _ = stdout.flush();
+    }
+    let json = args.json;
+    let generation = session.generate(&tokens, &params, &mut sampler, &mut |text| {
+        if !json {
+            let _ = write!(stdout, "{text}");
+            let _ = stdout.flush();
+        }
+    })?;
+    let timings = session.timings();
+    if json {
+        let v = serde_json::json!({
+            "prompt_tokens": tokens,
+            "tokens": generation.tokens,
+            "text": generation.text,
+            "stop_reason": generation.stop_reason,
+            "timings": timings,
+            "threads": session.threads(),
+            "isa": session.kernels().isa().name(),
+        });
+        writeln!(stdout, "{v}")?;
+    } else {
+        let _ = writeln!(stdout);
+        eprint!("\n{}", timings.report());
+    }
+    Ok(())
+}

@@ -1,0 +1,250 @@
+//! The engine: a [`Session`] owns a loaded model, its tokenizer, the kernels, the thread
+//! pool and the KV cache, and runs prefill (in batches) and decoding with streaming
+//! output, stop rules and timings. The CLI uses it; the server and speculative decoding
+//! will share it.
+//!
+//! The only module that wires the data path together (DESIGN.md).
+
+mod generate;
+mod stop;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use bitmoe_simd::Kernels;
+
+pub use generate::{GenerateParams, Generation, StopReason};
+
+use crate::gguf::{GgufError, GgufFile};
+use crate::kv_cache::KvCache;
+use crate::model::blocks::Ctx;
+use crate::model::{Model, ModelError};
+use crate::schema::{Hparams, SchemaError};
+use crate::tokenizer::{Tokenizer, TokenizerError};
+use crate::weights::Weights;
+
+/// Why a session cannot load or run.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Gguf(#[from] GgufError),
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    Tokenizer(#[from] TokenizerError),
+    #[error("the prompt and generation need {need} positions but the context holds {n_ctx} (raise -c/--ctx-size)")]
+    ContextOverflow { need: usize, n_ctx: usize },
+    #[error("thread pool: {0}")]
+    ThreadPool(String),
+    #[error("invalid option: {0}")]
+    Option(String),
+}
+
+/// How to load a model.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub model: PathBuf,
+    /// Worker threads; `None` = physical cores.
+    pub threads: Option<usize>,
+    /// Context positions; 0 = min(training context, 4096).
+    pub ctx_size: usize,
+    /// Prompt tokens per forward pass.
+    pub batch_size: usize,
+    /// Pin worker threads to cores.
+    pub pin_threads: bool,
+}
+
+/// Wall-clock accounting in llama.cpp's terms.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct Timings {
+    pub load_ms: f64,
+    pub prompt_tokens: usize,
+    pub prompt_ms: f64,
+    pub gen_tokens: usize,
+    pub gen_ms: f64,
+}
+
+impl Timings {
+    /// llama.cpp-style lines for stderr.
+    pub fn report(&self) -> String {
+        let per = |ms: f64, n: usize| {
+            if n == 0 {
+                (0.0, 0.0)
+            } else {
+                (ms / n as f64, 1000.0 * n as f64 / ms)
+            }
+        };
+        let (pp_per, pp_tps) = per(self.prompt_ms, self.prompt_tokens);
+        let (tg_per, tg_tps) = per(self.gen_ms, self.gen_tokens);
+        format!(
+            "bitmoe_perf:        load time = {:10.2} ms\n\
+             bitmoe_perf: prompt eval time = {:10.2} ms / {:5} tokens ({:8.2} ms per token, {:8.2} tokens per second)\n\
+             bitmoe_perf:        eval time = {:10.2} ms / {:5} runs   ({:8.2} ms per token, {:8.2} tokens per second)\n\
+             bitmoe_perf:       total time = {:10.2} ms / {:5} tokens\n",
+            self.load_ms,
+            self.prompt_ms,
+            self.prompt_tokens,
+            pp_per,
+            pp_tps,
+            self.gen_ms,
+            self.gen_tokens,
+            tg_per,
+            tg_tps,
+            self.load_ms + self.prompt_ms + self.gen_ms,
+            self.prompt_tokens + self.gen_tokens
+        )
+    }
+}
+
+/// A loaded model ready to run.
+pub struct Session {
+    weights: Weights,
+    hparams: Hparams,
+    model: Model,
+    tokenizer: Tokenizer,
+    kernels: Kernels,
+    pool: rayon::ThreadPool,
+    cache: KvCache,
+    /// Positions filled in the cache.
+    pos: usize,
+    batch_size: usize,
+    timings: Timings,
+}
+
+/// Physical cores (sysinfo), or the logical count where unknown.
+pub fn default_threads() -> usize {
+    sysinfo::System::physical_core_count()
+        .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
+        .unwrap_or(1)
+        .max(1)
+}
+
+impl Session {
+    pub fn load(opts: &LoadOptions) -> Result<Session, EngineError> {
+        let t0 = Instant::now();
+        if opts.batch_size == 0 {
+            return Err(EngineError::Option("batch size must be at least 1".into()));
+        }
+        let file = GgufFile::open(&opts.model)?;
+        let hparams = Hparams::from_metadata(file.metadata())?;
+        let tokenizer = Tokenizer::from_metadata(file.metadata())?;
+        let weights = Weights::new(file);
+        let model = Model::load(&weights, &hparams)?;
+        let threads = opts.threads.unwrap_or_else(default_threads).max(1);
+        let mut builder = rayon::ThreadPoolBuilder::new().num_threads(threads);
+        if opts.pin_threads {
+            let cores = core_affinity::get_core_ids().unwrap_or_default();
+            if !cores.is_empty() {
+                builder = builder.start_handler(move |i| {
+                    core_affinity::set_for_current(cores[i % cores.len()]);
+                });
+            }
+        }
+        let pool = builder.build().map_err(|e| EngineError::ThreadPool(e.to_string()))?;
+        let train_ctx = hparams.common.context_length as usize;
+        let n_ctx = match opts.ctx_size {
+            0 => train_ctx.clamp(1, 4096),
+            n => n,
+        };
+        let cache = model.new_cache(n_ctx);
+        let timings = Timings {
+            load_ms: t0.elapsed().as_secs_f64() * 1000.0,
+            ..Timings::default()
+        };
+        Ok(Session {
+            weights,
+            hparams,
+            model,
+            tokenizer,
+            kernels: Kernels::detect(),
+            pool,
+            cache,
+            pos: 0,
+            batch_size: opts.batch_size,
+            timings,
+        })
+    }
+
+    pub fn tokenizer(&self) -> &Tokenizer {
+        &self.tokenizer
+    }
+
+    pub fn hparams(&self) -> &Hparams {
+        &self.hparams
+    }
+
+    pub fn weights(&self) -> &Weights {
+        &self.weights
+    }
+
+    pub fn kernels(&self) -> &Kernels {
+        &self.kernels
+    }
+
+    pub fn threads(&self) -> usize {
+        self.pool.current_num_threads()
+    }
+
+    pub fn n_ctx(&self) -> usize {
+        self.cache.n_ctx()
+    }
+
+    /// Positions already in the cache.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    pub fn timings(&self) -> Timings {
+        self.timings
+    }
+
+    /// Forgets the context (the cache is overwritten from position 0).
+    pub fn reset(&mut self) {
+        self.pos = 0;
+    }
+
+    /// Runs `tokens` after what is in the cache, in batches; returns the logits after
+    /// the last one.
+    pub fn eval(&mut self, tokens: &[u32]) -> Result<Vec<f32>, EngineError> {
+        if self.pos + tokens.len() > self.cache.n_ctx() {
+            return Err(EngineError::ContextOverflow {
+                need: self.pos + tokens.len(),
+                n_ctx: self.cache.n_ctx(),
+            });
+        }
+        let mut logits = Vec::new();
+        for batch in tokens.chunks(self.batch_size) {
+            let ctx = Ctx {
+                kernels: &self.kernels,
+                pool: &self.pool,
+                weights: &self.weights,
+            };
+            let (model, cache, pos) = (&self.model, &mut self.cache, self.pos);
+            // Inside the pool, so every matmul's fork-join stays among its workers.
+            logits = self.pool.install(|| model.forward(&ctx, batch, pos, cache, false))?;
+            self.pos += batch.len();
+        }
+        Ok(logits)
+    }
+
+    /// Every position's logits for `tokens` (for perplexity and parity checks).
+    pub fn eval_all_logits(&mut self, tokens: &[u32]) -> Result<Vec<f32>, EngineError> {
+        if self.pos + tokens.len() > self.cache.n_ctx() {
+            return Err(EngineError::ContextOverflow {
+                need: self.pos + tokens.len(),
+                n_ctx: self.cache.n_ctx(),
+            });
+        }
+        let ctx = Ctx {
+            kernels: &self.kernels,
+            pool: &self.pool,
+            weights: &self.weights,
+        };
+        let (model, cache, pos) = (&self.model, &mut self.cache, self.pos);
+        let logits = self.pool.install(|| model.forward(&ctx, tokens, pos, cache, true))?;
+        self.pos += tokens.len();
+        Ok(logits)
+    }
+}
