@@ -78,20 +78,28 @@ fn floats(n: usize, seed: u64) -> Vec<f32> {
 }
 
 fn pool(threads: usize) -> rayon::ThreadPool {
-    rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap()
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
 }
 
 fn quick() -> bool {
     std::env::var("BITMOE_BENCH_QUICK").is_ok_and(|v| v == "1")
 }
 
-fn group<'a>(c: &'a mut Criterion, name: &str) -> criterion::BenchmarkGroup<'a, criterion::measurement::WallTime> {
+fn group<'a>(
+    c: &'a mut Criterion,
+    name: &str,
+) -> criterion::BenchmarkGroup<'a, criterion::measurement::WallTime> {
     let mut g = c.benchmark_group(name);
     g.sample_size(10);
     if quick() {
-        g.warm_up_time(Duration::from_millis(200)).measurement_time(Duration::from_millis(500));
+        g.warm_up_time(Duration::from_millis(200))
+            .measurement_time(Duration::from_millis(500));
     } else {
-        g.warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
+        g.warm_up_time(Duration::from_secs(1))
+            .measurement_time(Duration::from_secs(3));
     }
     g
 }
@@ -99,10 +107,14 @@ fn group<'a>(c: &'a mut Criterion, name: &str) -> criterion::BenchmarkGroup<'a, 
 fn bench_membw(c: &mut Criterion) {
     let buf = bandwidth::probe_buffer(if quick() { 256 << 20 } else { 4 << 30 });
     let mut g = group(c, "membw");
-    g.throughput(Throughput::Bytes(std::mem::size_of_val(buf.as_slice()) as u64));
+    g.throughput(Throughput::Bytes(
+        std::mem::size_of_val(buf.as_slice()) as u64
+    ));
     for threads in [1, 2] {
         let p = pool(threads);
-        g.bench_function(format!("read/t{threads}"), |b| b.iter(|| bandwidth::read_all(&p, &buf)));
+        g.bench_function(format!("read/t{threads}"), |b| {
+            b.iter(|| bandwidth::read_all(&p, &buf))
+        });
     }
     g.finish();
 }
@@ -146,7 +158,10 @@ fn bench_gemv(c: &mut Criterion) {
                     let p = pool(threads);
                     let mut out = vec![0f32; rows];
                     let mut i = 0;
-                    let id = BenchmarkId::new(format!("{}/{}/t{threads}", ty.name(), isa.name()), format!("{rows}x{k}_{label}"));
+                    let id = BenchmarkId::new(
+                        format!("{}/{}/t{threads}", ty.name(), isa.name()),
+                        format!("{rows}x{k}_{label}"),
+                    );
                     g.bench_function(id, |b| {
                         b.iter(|| {
                             let m = &weights[i * bytes..(i + 1) * bytes];

@@ -22,7 +22,10 @@ pub fn probe_buffer(bytes: usize) -> Vec<u64> {
 
 /// Reads all of `buf` once on `pool`; returns a checksum.
 pub fn read_all(pool: &rayon::ThreadPool, buf: &[u64]) -> u64 {
-    let chunk = buf.len().div_ceil(pool.current_num_threads().max(1) * 16).max(1 << 12);
+    let chunk = buf
+        .len()
+        .div_ceil(pool.current_num_threads().max(1) * 16)
+        .max(1 << 12);
     pool.install(|| {
         buf.par_chunks(chunk)
             .map(|c| {
@@ -61,7 +64,10 @@ mod tests {
 
     #[test]
     fn the_checksum_covers_every_word() {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
         let buf = probe_buffer(3 << 20);
         let expected = buf.iter().fold(0u64, |a, &b| a.wrapping_add(b));
         assert_eq!(read_all(&pool, &buf), expected);

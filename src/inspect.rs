@@ -65,18 +65,27 @@ pub struct Footprint {
 }
 
 impl Footprint {
-    fn of(by_role: &BTreeMap<TensorRole, Tally>, total: u64, hparams: Option<&Hparams>) -> Footprint {
+    fn of(
+        by_role: &BTreeMap<TensorRole, Tally>,
+        total: u64,
+        hparams: Option<&Hparams>,
+    ) -> Footprint {
         let bytes = |r: TensorRole| by_role.get(&r).map_or(0, |t| t.bytes);
         let routed = bytes(TensorRole::RoutedExperts);
         let embeddings = bytes(TensorRole::Embeddings);
         let tied = !by_role.contains_key(&TensorRole::Output);
         let vocab = hparams.map_or(0, |h| u64::from(h.common.vocab_size));
-        let embedding_row = if tied || vocab == 0 { embeddings } else { embeddings / vocab };
+        let embedding_row = if tied || vocab == 0 {
+            embeddings
+        } else {
+            embeddings / vocab
+        };
         let experts_used = hparams
             .and_then(|h| h.deepseek2.as_ref())
             .filter(|d| d.expert_count > 0)
             .map_or(0, |d| {
-                (u128::from(routed) * u128::from(d.expert_used_count) / u128::from(d.expert_count)) as u64
+                (u128::from(routed) * u128::from(d.expert_used_count) / u128::from(d.expert_count))
+                    as u64
             });
         Footprint {
             resident_bytes: total - routed,

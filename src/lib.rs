@@ -25,5 +25,6 @@ pub mod model;
 pub mod quant;
 pub mod sampler;
 pub mod schema;
+pub mod synth;
 pub mod tokenizer;
 pub mod weights;

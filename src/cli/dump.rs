@@ -29,20 +29,31 @@ pub fn run(args: &DumpArgs) -> anyhow::Result<()> {
             "{}: no tensor named {:?}{}",
             args.model.display(),
             args.tensor,
-            if close.is_empty() { String::new() } else { format!(" (similar: {})", close.join(", ")) }
+            if close.is_empty() {
+                String::new()
+            } else {
+                format!(" (similar: {})", close.join(", "))
+            }
         );
     };
     let Some(ty) = GgmlType::from_id(t.ty.id()) else {
-        bail!("tensor {} has type {}, which bitmoe cannot dequantize yet", t.name, t.ty);
+        bail!(
+            "tensor {} has type {}, which bitmoe cannot dequantize yet",
+            t.name,
+            t.ty
+        );
     };
     let kernels = Kernels::detect();
     let dequantize = kernels.dequantize(ty);
-    let data = file.tensor_data(t).context("tensor data outside the file")?;
+    let data = file
+        .tensor_data(t)
+        .context("tensor data outside the file")?;
     let k = t.dims[0] as usize;
     let row_bytes = t.row_bytes() as usize;
     let mut out = BufWriter::with_capacity(
         4 << 20,
-        File::create(&args.output).with_context(|| format!("creating {}", args.output.display()))?,
+        File::create(&args.output)
+            .with_context(|| format!("creating {}", args.output.display()))?,
     );
     let shape: Vec<u64> = t.dims.iter().rev().copied().collect();
     npy::write_f32_header(&mut out, &shape)?;

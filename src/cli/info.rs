@@ -194,7 +194,9 @@ fn render(s: &ModelSummary) -> String {
     for (role, tally) in &s.by_role {
         o.push_str(&tally_line(role.name(), tally, total));
     }
-    if !s.by_role.contains_key(&TensorRole::Output) && s.by_role.contains_key(&TensorRole::Embeddings) {
+    if !s.by_role.contains_key(&TensorRole::Output)
+        && s.by_role.contains_key(&TensorRole::Embeddings)
+    {
         o.push_str("  (no output.weight: the output head is tied to token_embd)\n");
     }
     o.push_str("by layer:\n");

@@ -7,6 +7,7 @@ mod dump;
 mod info;
 mod npy;
 mod run;
+mod synth;
 
 use std::path::PathBuf;
 
@@ -36,6 +37,9 @@ pub enum Command {
     Dump(DumpArgs),
     /// Generate text from a prompt (greedy with --temp 0).
     Run(RunArgs),
+    /// Write a small synthetic model (random weights, fixed seed) that runs here and in
+    /// llama.cpp: for tests and trying bitmoe without a download.
+    Synth(SynthArgs),
 }
 
 #[derive(Debug, Args)]
@@ -170,6 +174,19 @@ pub struct RunArgs {
     pub sampling: SamplingArgs,
 }
 
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// Architecture: llama or qwen2.
+    #[arg(long, default_value = "llama")]
+    pub arch: String,
+    /// Output file.
+    #[arg(short = 'o', long = "output")]
+    pub output: PathBuf,
+    /// RNG seed.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
 /// Parses the command line and runs the command.
 pub fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -178,5 +195,6 @@ pub fn main() -> anyhow::Result<()> {
         Command::Copy(args) => copy::run(&args),
         Command::Dump(args) => dump::run(&args),
         Command::Run(args) => run::run(&args),
+        Command::Synth(args) => synth::run(&args),
     }
 }

@@ -11,9 +11,21 @@ use crate::sampler::{Sampler, SamplerConfig};
 
 impl SamplingArgs {
     pub fn config(&self) -> anyhow::Result<SamplerConfig> {
-        anyhow::ensure!(self.top_p > 0.0 && self.top_p <= 1.0, "--top-p must be in (0, 1], got {}", self.top_p);
-        anyhow::ensure!((0.0..=1.0).contains(&self.min_p), "--min-p must be in [0, 1], got {}", self.min_p);
-        anyhow::ensure!(self.repeat_penalty > 0.0, "--repeat-penalty must be positive, got {}", self.repeat_penalty);
+        anyhow::ensure!(
+            self.top_p > 0.0 && self.top_p <= 1.0,
+            "--top-p must be in (0, 1], got {}",
+            self.top_p
+        );
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&self.min_p),
+            "--min-p must be in [0, 1], got {}",
+            self.min_p
+        );
+        anyhow::ensure!(
+            self.repeat_penalty > 0.0,
+            "--repeat-penalty must be positive, got {}",
+            self.repeat_penalty
+        );
         Ok(SamplerConfig {
             temperature: self.temp,
             top_k: self.top_k,
@@ -36,7 +48,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     let sampler_cfg = args.sampling.config()?;
     let prompt = match (&args.prompt, &args.file) {
         (Some(p), None) => p.clone(),
-        (None, Some(f)) => std::fs::read_to_string(f).with_context(|| format!("reading the prompt file {}", f.display()))?,
+        (None, Some(f)) => std::fs::read_to_string(f)
+            .with_context(|| format!("reading the prompt file {}", f.display()))?,
         (Some(_), Some(_)) => anyhow::bail!("give the prompt with -p or -f, not both"),
         (None, None) => anyhow::bail!("no prompt: use -p PROMPT or -f FILE"),
     };

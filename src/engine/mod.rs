@@ -142,7 +142,9 @@ impl Session {
                 });
             }
         }
-        let pool = builder.build().map_err(|e| EngineError::ThreadPool(e.to_string()))?;
+        let pool = builder
+            .build()
+            .map_err(|e| EngineError::ThreadPool(e.to_string()))?;
         let train_ctx = hparams.common.context_length as usize;
         let n_ctx = match opts.ctx_size {
             0 => train_ctx.clamp(1, 4096),
@@ -223,7 +225,9 @@ impl Session {
             };
             let (model, cache, pos) = (&self.model, &mut self.cache, self.pos);
             // Inside the pool, so every matmul's fork-join stays among its workers.
-            logits = self.pool.install(|| model.forward(&ctx, batch, pos, cache, false))?;
+            logits = self
+                .pool
+                .install(|| model.forward(&ctx, batch, pos, cache, false))?;
             self.pos += batch.len();
         }
         Ok(logits)
@@ -243,7 +247,9 @@ impl Session {
             weights: &self.weights,
         };
         let (model, cache, pos) = (&self.model, &mut self.cache, self.pos);
-        let logits = self.pool.install(|| model.forward(&ctx, tokens, pos, cache, true))?;
+        let logits = self
+            .pool
+            .install(|| model.forward(&ctx, tokens, pos, cache, true))?;
         self.pos += tokens.len();
         Ok(logits)
     }

@@ -28,7 +28,12 @@ impl StopMatcher {
 
     pub fn push(&mut self, text: &str) -> StopEvent {
         self.pending.push_str(text);
-        if let Some(at) = self.stops.iter().filter_map(|s| self.pending.find(s.as_str())).min() {
+        if let Some(at) = self
+            .stops
+            .iter()
+            .filter_map(|s| self.pending.find(s.as_str()))
+            .min()
+        {
             let before = self.pending[..at].to_string();
             self.pending.clear();
             return StopEvent::Stop(before);

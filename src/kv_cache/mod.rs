@@ -52,7 +52,10 @@ impl KvCache {
     /// Stores K and V of one token (f32, rounded to f16).
     pub fn store(&mut self, layer: usize, pos: usize, k: &[f32], v: &[f32]) -> Result<(), KvError> {
         if pos >= self.n_ctx {
-            return Err(KvError::Full { pos, n_ctx: self.n_ctx });
+            return Err(KvError::Full {
+                pos,
+                n_ctx: self.n_ctx,
+            });
         }
         let o = self.offset(layer, pos);
         for (dst, &src) in self.k[o..o + self.kv_dim].iter_mut().zip(k) {

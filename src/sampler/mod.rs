@@ -125,8 +125,14 @@ impl Sampler {
             *counts.entry(t).or_default() += 1;
         }
         for (&t, &n) in &counts {
-            let Some(l) = logits.get_mut(t as usize) else { continue };
-            *l = if *l > 0.0 { *l / c.repeat_penalty } else { *l * c.repeat_penalty };
+            let Some(l) = logits.get_mut(t as usize) else {
+                continue;
+            };
+            *l = if *l > 0.0 {
+                *l / c.repeat_penalty
+            } else {
+                *l * c.repeat_penalty
+            };
             *l -= n as f32 * c.frequency_penalty + c.presence_penalty;
         }
     }
@@ -139,8 +145,16 @@ impl Sampler {
             return argmax(logits);
         }
         // Candidates sorted by logit, descending.
-        let mut cand: Vec<(u32, f32)> = logits.iter().enumerate().map(|(i, &l)| (i as u32, l)).collect();
-        let k = if c.top_k > 0 { (c.top_k as usize).min(cand.len()) } else { cand.len() };
+        let mut cand: Vec<(u32, f32)> = logits
+            .iter()
+            .enumerate()
+            .map(|(i, &l)| (i as u32, l))
+            .collect();
+        let k = if c.top_k > 0 {
+            (c.top_k as usize).min(cand.len())
+        } else {
+            cand.len()
+        };
         if k < cand.len() {
             cand.select_nth_unstable_by(k - 1, |a, b| b.1.total_cmp(&a.1));
             cand.truncate(k);
@@ -225,7 +239,9 @@ mod tests {
                 c.min_p = 0.0;
                 c.temperature = 1.0;
             }));
-            (0..4000).map(|_| s.sample(&mut logits.clone())).collect::<Vec<_>>()
+            (0..4000)
+                .map(|_| s.sample(&mut logits.clone()))
+                .collect::<Vec<_>>()
         };
         let a = draw(7);
         assert_eq!(a, draw(7));

@@ -69,13 +69,18 @@ impl Weights {
     }
 
     fn info(&self, name: &str) -> Result<&TensorInfo, WeightsError> {
-        self.file
-            .tensor(name)
-            .ok_or_else(|| WeightsError::Missing { name: name.to_string() })
+        self.file.tensor(name).ok_or_else(|| WeightsError::Missing {
+            name: name.to_string(),
+        })
     }
 
     /// Binds tensor `kind` of `layer` with the expected GGUF shape.
-    pub fn bind(&self, kind: TensorKind, layer: usize, shape: &[usize]) -> Result<WeightRef, WeightsError> {
+    pub fn bind(
+        &self,
+        kind: TensorKind,
+        layer: usize,
+        shape: &[usize],
+    ) -> Result<WeightRef, WeightsError> {
         self.bind_name(&kind.name(layer), shape)
     }
 
@@ -130,7 +135,12 @@ impl Weights {
     }
 
     /// Binds an f32 tensor (norm weights, biases) and copies it out.
-    pub fn f32_vector(&self, kind: TensorKind, layer: usize, len: usize) -> Result<Vec<f32>, WeightsError> {
+    pub fn f32_vector(
+        &self,
+        kind: TensorKind,
+        layer: usize,
+        len: usize,
+    ) -> Result<Vec<f32>, WeightsError> {
         let r = self.bind(kind, layer, &[len])?;
         if r.ty != GgmlType::F32 {
             return Err(WeightsError::NotF32 {
@@ -169,7 +179,13 @@ impl Weights {
     }
 
     /// Row `i` of a bound matrix, dequantized into `out` (`k()` floats).
-    pub fn dequantize_row(&self, kernels: &bitmoe_simd::Kernels, r: &WeightRef, i: usize, out: &mut [f32]) {
+    pub fn dequantize_row(
+        &self,
+        kernels: &bitmoe_simd::Kernels,
+        r: &WeightRef,
+        i: usize,
+        out: &mut [f32],
+    ) {
         let row_bytes = r.ty.row_bytes(r.k()).expect("checked at bind");
         let bytes = &self.bytes(r)[i * row_bytes..(i + 1) * row_bytes];
         kernels.dequantize(r.ty)(bytes, out);

@@ -2,6 +2,7 @@
 
 mod cli_dump;
 mod cli_info;
+mod dense_models;
 mod gguf_malformed;
 mod gguf_roundtrip;
 mod gguf_split;

@@ -36,9 +36,9 @@ struct Layer {
 #[derive(Debug)]
 pub struct DenseTransformer {
     cfg: DenseConfig,
-    token_embd: WeightRef,       // [d, vocab]
-    output_norm: Vec<f32>,       // [d]
-    output: WeightRef,           // [d, vocab]; token_embd when tied
+    token_embd: WeightRef,         // [d, vocab]
+    output_norm: Vec<f32>,         // [d]
+    output: WeightRef,             // [d, vocab]; token_embd when tied
     output_bias: Option<Vec<f32>>, // [vocab]
     layers: Vec<Layer>,
 }
@@ -99,12 +99,18 @@ impl DenseTransformer {
         let mut x = vec![0f32; tokens.len() * d];
         for (&t, row) in tokens.iter().zip(x.chunks_exact_mut(d)) {
             if t as usize >= self.cfg.vocab {
-                return Err(ModelError::TokenOutOfRange { token: t, vocab: self.cfg.vocab });
+                return Err(ModelError::TokenOutOfRange {
+                    token: t,
+                    vocab: self.cfg.vocab,
+                });
             }
-            ctx.weights.dequantize_row(ctx.kernels, &self.token_embd, t as usize, row);
+            ctx.weights
+                .dequantize_row(ctx.kernels, &self.token_embd, t as usize, row);
         }
         for (i, layer) in self.layers.iter().enumerate() {
-            layer.attn.forward(ctx, &self.cfg.rope, i, &mut x, pos0, cache)?;
+            layer
+                .attn
+                .forward(ctx, &self.cfg.rope, i, &mut x, pos0, cache)?;
             layer.ffn.forward(ctx, &mut x)?;
         }
         let rows: Vec<&[f32]> = if all_logits {

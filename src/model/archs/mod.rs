@@ -42,13 +42,19 @@ pub(crate) fn rope_from(h: &Hparams, mode: RopeMode) -> Result<Rope, ModelError>
     })
 }
 
-pub(crate) fn dense_config(h: &Hparams, mode: RopeMode, qkv_bias: bool) -> Result<DenseConfig, ModelError> {
+pub(crate) fn dense_config(
+    h: &Hparams,
+    mode: RopeMode,
+    qkv_bias: bool,
+) -> Result<DenseConfig, ModelError> {
     let c = &h.common;
     let n_head = uniform("head_count", &c.n_head)?;
     let n_head_kv = uniform("head_count_kv", &c.n_head_kv)?;
     let head_dim = c.key_length as usize;
     if n_head == 0 || n_head_kv == 0 || n_head % n_head_kv != 0 {
-        return Err(ModelError::Unsupported(format!("{n_head} heads with {n_head_kv} KV heads")));
+        return Err(ModelError::Unsupported(format!(
+            "{n_head} heads with {n_head_kv} KV heads"
+        )));
     }
     if c.value_length != c.key_length || c.n_rot as usize > head_dim || c.n_rot % 2 != 0 {
         return Err(ModelError::Unsupported(format!(

@@ -18,7 +18,13 @@ pub struct DenseFfn {
 }
 
 impl DenseFfn {
-    pub fn bind(w: &Weights, layer: usize, d: usize, n_ff: usize, eps: f32) -> Result<DenseFfn, WeightsError> {
+    pub fn bind(
+        w: &Weights,
+        layer: usize,
+        d: usize,
+        n_ff: usize,
+        eps: f32,
+    ) -> Result<DenseFfn, WeightsError> {
         Ok(DenseFfn {
             norm: w.f32_vector(TensorKind::FfnNorm, layer, d)?,
             gate: w.bind(TensorKind::FfnGate, layer, &[d, n_ff])?,

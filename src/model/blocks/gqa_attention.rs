@@ -43,7 +43,12 @@ pub struct GqaAttention {
 
 impl GqaAttention {
     /// Binds layer `layer`; `biases`: qwen2's q/k/v biases (required when true).
-    pub fn bind(w: &Weights, layer: usize, s: GqaShape, biases: bool) -> Result<GqaAttention, WeightsError> {
+    pub fn bind(
+        w: &Weights,
+        layer: usize,
+        s: GqaShape,
+        biases: bool,
+    ) -> Result<GqaAttention, WeightsError> {
         let (q_dim, kv_dim) = (s.n_head * s.head_dim, s.n_head_kv * s.head_dim);
         let bias = |kind, len| -> Result<Option<Vec<f32>>, WeightsError> {
             if biases {
@@ -90,7 +95,12 @@ impl GqaAttention {
             rope.angles(pos0 + t, &mut cos, &mut sin);
             rope.apply(&mut q[t * q_dim..(t + 1) * q_dim], hd, &cos, &sin);
             rope.apply(&mut k[t * kv_dim..(t + 1) * kv_dim], hd, &cos, &sin);
-            cache.store(layer, pos0 + t, &k[t * kv_dim..(t + 1) * kv_dim], &v[t * kv_dim..(t + 1) * kv_dim])?;
+            cache.store(
+                layer,
+                pos0 + t,
+                &k[t * kv_dim..(t + 1) * kv_dim],
+                &v[t * kv_dim..(t + 1) * kv_dim],
+            )?;
         }
         let len = pos0 + n;
         let keys = cache.keys(layer, len);

@@ -8,7 +8,12 @@ use crate::model::ModelError;
 use crate::weights::WeightRef;
 
 /// `x`: `[n][w.k()]` → `[n][w.rows()]`.
-pub fn linear(ctx: &Ctx<'_>, w: &WeightRef, x: &[f32], bias: Option<&[f32]>) -> Result<Vec<f32>, ModelError> {
+pub fn linear(
+    ctx: &Ctx<'_>,
+    w: &WeightRef,
+    x: &[f32],
+    bias: Option<&[f32]>,
+) -> Result<Vec<f32>, ModelError> {
     let m = ctx.weights.matrix(w);
     let acts = Activations::quantize(ctx.kernels, w.ty, x, w.k())?;
     let mut out = vec![0f32; acts.n() * w.rows()];

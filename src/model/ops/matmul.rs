@@ -35,7 +35,9 @@ pub enum MatmulError {
     NoKernel { ty: GgmlType },
     #[error("activations: {found} floats is not a whole number of vectors of {k}")]
     ActivationLength { k: usize, found: usize },
-    #[error("activations are {found:?} rows of {found_k}, the weights need {expected:?} rows of {k}")]
+    #[error(
+        "activations are {found:?} rows of {found_k}, the weights need {expected:?} rows of {k}"
+    )]
     ActivationType {
         expected: GgmlType,
         found: GgmlType,
@@ -59,8 +61,10 @@ pub struct QMatrix<'a> {
 impl<'a> QMatrix<'a> {
     /// `data` holds `rows` rows of `k` elements of `ty`.
     pub fn new(ty: GgmlType, k: usize, rows: usize, data: &'a [u8]) -> Result<Self, MatmulError> {
-        let row_bytes = ty.row_bytes(k).ok_or(MatmulError::NotWholeBlocks { ty, k })?;
-        let expected = row_bytes.checked_mul(rows).unwrap_or(usize::MAX);
+        let row_bytes = ty
+            .row_bytes(k)
+            .ok_or(MatmulError::NotWholeBlocks { ty, k })?;
+        let expected = row_bytes.saturating_mul(rows);
         if data.len() != expected {
             return Err(MatmulError::WeightBytes {
                 rows,
@@ -120,7 +124,9 @@ impl Activations {
         let ty = weight_ty
             .vec_dot_type()
             .ok_or(MatmulError::NoKernel { ty: weight_ty })?;
-        let row_bytes = ty.row_bytes(k).ok_or(MatmulError::NotWholeBlocks { ty, k })?;
+        let row_bytes = ty
+            .row_bytes(k)
+            .ok_or(MatmulError::NotWholeBlocks { ty, k })?;
         if k == 0 || x.len() % k != 0 {
             return Err(MatmulError::ActivationLength { k, found: x.len() });
         }
@@ -165,7 +171,9 @@ pub fn matmul(
     x: &Activations,
     out: &mut [f32],
 ) -> Result<(), MatmulError> {
-    let expected_ty = w.ty.vec_dot_type().ok_or(MatmulError::NoKernel { ty: w.ty })?;
+    let expected_ty =
+        w.ty.vec_dot_type()
+            .ok_or(MatmulError::NoKernel { ty: w.ty })?;
     if x.ty != expected_ty || x.k != w.k {
         return Err(MatmulError::ActivationType {
             expected: expected_ty,
@@ -180,7 +188,9 @@ pub fn matmul(
             found: out.len(),
         });
     }
-    let dot = kernels.vec_dot(w.ty).ok_or(MatmulError::NoKernel { ty: w.ty })?;
+    let dot = kernels
+        .vec_dot(w.ty)
+        .ok_or(MatmulError::NoKernel { ty: w.ty })?;
     let chunk = rows_per_task(w.rows, pool.current_num_threads());
     if x.n == 1 {
         let a = x.vector(0);
@@ -230,7 +240,10 @@ mod tests {
     use bitmoe_simd::Isa;
 
     fn pool(threads: usize) -> rayon::ThreadPool {
-        rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap()
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
     }
 
     /// Q8_0 weights with known values: row r, element j = (r + j) % 7 - 3, scale 1.
@@ -277,11 +290,15 @@ mod tests {
             for threads in [1, 2, 3] {
                 let pool = pool(threads);
                 for nv in [1, n] {
-                    let acts = Activations::quantize(&kernels, GgmlType::Q8_0, &x[..nv * k], k).unwrap();
+                    let acts =
+                        Activations::quantize(&kernels, GgmlType::Q8_0, &x[..nv * k], k).unwrap();
                     let mut out = vec![0f32; nv * rows];
                     matmul(&kernels, &pool, &w, &acts, &mut out).unwrap();
                     for (i, (o, e)) in out.iter().zip(&expected).enumerate() {
-                        assert!((o - e).abs() <= bound[i], "{isa:?} t{threads} n{nv} [{i}]: {o} vs {e}");
+                        assert!(
+                            (o - e).abs() <= bound[i],
+                            "{isa:?} t{threads} n{nv} [{i}]: {o} vs {e}"
+                        );
                     }
                 }
             }
@@ -292,16 +309,31 @@ mod tests {
     fn shape_errors() {
         let kernels = Kernels::new(Isa::Scalar);
         let data = q8_0_matrix(2, 64);
-        assert!(matches!(QMatrix::new(GgmlType::Q8_0, 60, 2, &data), Err(MatmulError::NotWholeBlocks { .. })));
-        assert!(matches!(QMatrix::new(GgmlType::Q8_0, 64, 3, &data), Err(MatmulError::WeightBytes { .. })));
-        assert!(matches!(QMatrix::new(GgmlType::Q8_K, 256, 0, &[]), Err(MatmulError::NoKernel { .. })));
+        assert!(matches!(
+            QMatrix::new(GgmlType::Q8_0, 60, 2, &data),
+            Err(MatmulError::NotWholeBlocks { .. })
+        ));
+        assert!(matches!(
+            QMatrix::new(GgmlType::Q8_0, 64, 3, &data),
+            Err(MatmulError::WeightBytes { .. })
+        ));
+        assert!(matches!(
+            QMatrix::new(GgmlType::Q8_K, 256, 0, &[]),
+            Err(MatmulError::NoKernel { .. })
+        ));
         let w = QMatrix::new(GgmlType::Q8_0, 64, 2, &data).unwrap();
         let a = Activations::quantize(&kernels, GgmlType::Q8_0, &[0.0; 64], 64).unwrap();
         let mut out = vec![0f32; 3];
-        assert!(matches!(matmul(&kernels, &pool(1), &w, &a, &mut out), Err(MatmulError::OutputLength { .. })));
+        assert!(matches!(
+            matmul(&kernels, &pool(1), &w, &a, &mut out),
+            Err(MatmulError::OutputLength { .. })
+        ));
         let a = Activations::quantize(&kernels, GgmlType::Q4_K, &[0.0; 256], 256).unwrap();
         let mut out = vec![0f32; 2];
-        assert!(matches!(matmul(&kernels, &pool(1), &w, &a, &mut out), Err(MatmulError::ActivationType { .. })));
+        assert!(matches!(
+            matmul(&kernels, &pool(1), &w, &a, &mut out),
+            Err(MatmulError::ActivationType { .. })
+        ));
         assert!(matches!(
             Activations::quantize(&kernels, GgmlType::Q8_0, &[0.0; 65], 64),
             Err(MatmulError::ActivationLength { .. })

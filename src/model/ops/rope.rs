@@ -65,7 +65,13 @@ mod tests {
     #[test]
     fn position_zero_is_identity_and_norms_are_kept() {
         for mode in [RopeMode::Norm, RopeMode::Neox] {
-            let rope = Rope { mode, n_rot: 8, base: 10_000.0, freq_scale: 1.0, freq_factors: None };
+            let rope = Rope {
+                mode,
+                n_rot: 8,
+                base: 10_000.0,
+                freq_scale: 1.0,
+                freq_factors: None,
+            };
             let (mut c, mut s) = (vec![0f32; 4], vec![0f32; 4]);
             let x0: Vec<f32> = (0..16).map(|i| i as f32 * 0.3 - 1.0).collect();
             rope.angles(0, &mut c, &mut s);
@@ -84,10 +90,24 @@ mod tests {
     fn norm_pairs_adjacent_neox_pairs_halves() {
         let mut x = vec![1.0, 0.0, 0.0, 0.0];
         let (c, s) = ([0.0, 1.0], [1.0, 0.0]); // pair 0 by 90°, pair 1 unchanged
-        Rope { mode: RopeMode::Norm, n_rot: 4, base: 1.0, freq_scale: 1.0, freq_factors: None }.apply(&mut x, 4, &c, &s);
+        Rope {
+            mode: RopeMode::Norm,
+            n_rot: 4,
+            base: 1.0,
+            freq_scale: 1.0,
+            freq_factors: None,
+        }
+        .apply(&mut x, 4, &c, &s);
         assert_eq!(x, [0.0, 1.0, 0.0, 0.0]);
         let mut x = vec![1.0, 0.0, 0.0, 0.0];
-        Rope { mode: RopeMode::Neox, n_rot: 4, base: 1.0, freq_scale: 1.0, freq_factors: None }.apply(&mut x, 4, &c, &s);
+        Rope {
+            mode: RopeMode::Neox,
+            n_rot: 4,
+            base: 1.0,
+            freq_scale: 1.0,
+            freq_factors: None,
+        }
+        .apply(&mut x, 4, &c, &s);
         assert_eq!(x, [0.0, 0.0, 1.0, 0.0]);
     }
 }
