@@ -2,10 +2,12 @@
 //! names follow llama.cpp's where one exists (`-m/--model`). The only module that uses
 //! `anyhow`.
 
+mod chat;
 mod copy;
 mod dump;
 mod info;
 mod npy;
+mod perplexity;
 mod run;
 mod synth;
 
@@ -37,6 +39,10 @@ pub enum Command {
     Dump(DumpArgs),
     /// Generate text from a prompt (greedy with --temp 0).
     Run(RunArgs),
+    /// Chat interactively through the model's chat template (/reset, /exit).
+    Chat(ChatArgs),
+    /// Perplexity of a text file, llama-perplexity's method.
+    Perplexity(PerplexityArgs),
     /// Write a small synthetic model (random weights, fixed seed) that runs here and in
     /// llama.cpp: for tests and trying bitmoe without a download.
     Synth(SynthArgs),
@@ -175,6 +181,32 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ChatArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// System message.
+    #[arg(long)]
+    pub system: Option<String>,
+    /// Tokens per reply at most (-1 = until end of generation).
+    #[arg(short = 'n', long = "n-predict", default_value_t = -1, allow_hyphen_values = true)]
+    pub n_predict: i64,
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PerplexityArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Text file to score.
+    #[arg(short = 'f', long = "file")]
+    pub file: PathBuf,
+    /// Score at most this many chunks.
+    #[arg(long)]
+    pub chunks: Option<usize>,
+}
+
+#[derive(Debug, Args)]
 pub struct SynthArgs {
     /// Architecture: llama or qwen2.
     #[arg(long, default_value = "llama")]
@@ -195,6 +227,8 @@ pub fn main() -> anyhow::Result<()> {
         Command::Copy(args) => copy::run(&args),
         Command::Dump(args) => dump::run(&args),
         Command::Run(args) => run::run(&args),
+        Command::Chat(args) => chat::run(&args),
+        Command::Perplexity(args) => perplexity::run(&args),
         Command::Synth(args) => synth::run(&args),
     }
 }

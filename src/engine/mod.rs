@@ -34,6 +34,8 @@ pub enum EngineError {
     Model(#[from] ModelError),
     #[error(transparent)]
     Tokenizer(#[from] TokenizerError),
+    #[error(transparent)]
+    Chat(#[from] crate::tokenizer::ChatError),
     #[error("the prompt and generation need {need} positions but the context holds {n_ctx} (raise -c/--ctx-size)")]
     ContextOverflow { need: usize, n_ctx: usize },
     #[error("thread pool: {0}")]
@@ -205,6 +207,12 @@ impl Session {
     /// Forgets the context (the cache is overwritten from position 0).
     pub fn reset(&mut self) {
         self.pos = 0;
+    }
+
+    /// Keeps only the first `pos` positions of the context (a shared prefix of the next
+    /// prompt); later positions are overwritten as the next tokens are evaluated.
+    pub fn truncate(&mut self, pos: usize) {
+        self.pos = self.pos.min(pos);
     }
 
     /// Runs `tokens` after what is in the cache, in batches; returns the logits after

@@ -6,7 +6,7 @@
 //! bytes, and the i16 pair sums are scaled by the odd multipliers `2s+1` with `madd`:
 //! ```text
 //! IQ1_S:   A += ls·Σ (grid+1)·y − ls·Σy  (unsigned grid: maddubs as is);  D = Σ ls·σ·Σy
-//! IQ1_M:   as IQ1_S with ls1 | ls2 per 128-bit half; D += ls·Σ σ_g·y via sign(y, σ)
+//! IQ1_M:   8A + D = Σ ls·Σ (8·grid + σ_g)·y in one pass, ls1 | ls2 per 128-bit half
 //! IQ2_XXS: B += ls·Σ grid·(±y)  (signs applied to y: (y ^ m) − m with KSIGNS64 masks)
 //! ```
 //! Each block is reduced to its exact integers and combined with the reference's float
@@ -79,13 +79,12 @@ pub(super) fn vec_dot_iq1_s(w: &[u8], a: &[u8]) -> f32 {
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn vec_dot_iq1_m(w: &[u8], a: &[u8]) -> f32 {
     let mut acc = 0.0f32;
-    let ones = _mm256_set1_epi8(1);
+    let eight = _mm256_set1_epi8(8);
     for (x, y) in as_blocks::<BlockIQ1M>(w)
         .iter()
         .zip(as_blocks::<BlockQ8K>(a))
     {
-        let mut sa = _mm256_setzero_si256();
-        let mut sd = _mm256_setzero_si256();
+        let mut s8 = _mm256_setzero_si256();
         for ib in 0..8 {
             let gr = [
                 x.group(ib, 0),
@@ -106,15 +105,16 @@ pub(super) fn vec_dot_iq1_m(w: &[u8], a: &[u8]) -> f32 {
                 sign_row(gr[2].1),
                 sign_row(gr[3].1),
             ]);
-            let yv = load256_i8(&y.qs[32 * ib..]);
+            // 8·g + σ ∈ {−9, −7, −1, 1, 7, 9}.
+            let w8 = _mm256_add_epi8(_mm256_sign_epi8(eight, g), sigma);
             let (ls1, ls2) = x.ls(ib);
-            let sc = scales2(ls1, ls2);
-            sa = _mm256_add_epi32(sa, _mm256_madd_epi16(mul_i8_pairs(g, yv), sc));
-            let py = _mm256_maddubs_epi16(ones, _mm256_sign_epi8(yv, sigma));
-            sd = _mm256_add_epi32(sd, _mm256_madd_epi16(py, sc));
+            let p = mul_i8_pairs(w8, load256_i8(&y.qs[32 * ib..]));
+            s8 = _mm256_add_epi32(s8, _mm256_madd_epi16(p, scales2(ls1, ls2)));
         }
-        let (sa, sd) = (hsum_i32(sa), hsum_i32(sd));
-        acc += x.d() * y.d() * (sa as f32 + IQ1_DELTA * sd as f32);
+        // s8 = 8·A + D exactly, and fl(s8)·1/8 = fl(A + D/8) = the reference's
+        // fl(fl(A) + 0.125·fl(D)) (A and D are exact in f32; scaling by 2^−3 commutes
+        // with rounding).
+        acc += x.d() * y.d() * (hsum_i32(s8) as f32 * IQ1_DELTA);
     }
     acc
 }
