@@ -10,6 +10,7 @@
 //! |------------------|--------:|--------------------------------------------------|
 //! | `IQ1S_GRID`      | 2048    | u64: 8 × int8 in {-1, 0, +1} (IQ1_S, IQ1_M)      |
 //! | `IQ1S_GRID_U`    | 2048    | u64: the same + 1, i.e. u8 in {0, 1, 2} (derived) |
+//! | `IQ1M_W8`        | 4096    | u64: 8·grid ± 1 by delta bit 11 (derived, IQ1_M)  |
 //! | `IQ2XXS_GRID`    | 256     | u64: 8 × u8 in {8, 25, 43}                       |
 //! | `IQ2XS_GRID`     | 512     | u64: 8 × u8 in {8, 25, 43}                       |
 //! | `IQ2S_GRID`      | 1024    | u64: 8 × u8 in {8, 25, 43}                       |
@@ -86,6 +87,27 @@ pub static IQ1S_GRID: [u64; 2048] = IQ1S;
 pub static IQ1S_GRID_U: [u64; 2048] = shift_grid(&IQ1S);
 
 const IQ1S: [u64; 2048] = decode_u64(include_bytes!("../data/iq1s_grid.bin"));
+
+/// IQ1_M helper derived from `IQ1S_GRID`: entry `i` (12 bits: grid index | delta bit
+/// << 11) holds the bytes `8·grid[i & 2047] + σ`, σ = −1 if bit 11 is set else +1, so a
+/// group's `(grid + δ)·8` comes from one load indexed by `qs | qh_nibble << 8`.
+pub static IQ1M_W8: [u64; 4096] = iq1m_w8(&IQ1S);
+
+const fn iq1m_w8(g: &[u64; 2048]) -> [u64; 4096] {
+    let mut out = [0u64; 4096];
+    let mut i = 0;
+    while i < 4096 {
+        let sigma: i8 = if i & 2048 != 0 { -1 } else { 1 };
+        let mut j = 0;
+        while j < 8 {
+            let v = 8 * ((g[i & 2047] >> (8 * j)) as u8 as i8) + sigma;
+            out[i] |= (v as u8 as u64) << (8 * j);
+            j += 1;
+        }
+        i += 1;
+    }
+    out
+}
 
 const fn shift_grid(g: &[u64; 2048]) -> [u64; 2048] {
     let mut out = [0u64; 2048];
@@ -189,6 +211,17 @@ mod tests {
         for (&g, &u) in IQ1S_GRID.iter().zip(IQ1S_GRID_U.iter()) {
             for j in 0..8 {
                 assert_eq!(grid_u8(u, j) as i32, grid_i8(g, j) as i32 + 1);
+            }
+        }
+    }
+
+    #[test]
+    fn the_iq1m_table_is_eight_times_the_grid_plus_the_delta_sign() {
+        for (i, &w) in IQ1M_W8.iter().enumerate() {
+            let sigma = if i >= 2048 { -1 } else { 1 };
+            for j in 0..8 {
+                let want = 8 * grid_i8(IQ1S_GRID[i % 2048], j) as i32 + sigma;
+                assert_eq!(grid_i8(w, j) as i32, want);
             }
         }
     }

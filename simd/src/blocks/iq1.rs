@@ -93,6 +93,14 @@ impl BlockIQ1M {
         let w = self.sc(ib / 2) >> (6 * (ib % 2));
         (2 * (w & 7) as i32 + 1, 2 * ((w >> 3) & 7) as i32 + 1)
     }
+    /// 12-bit index of group `g` of sub-block `ib`: the 11-bit grid index with the
+    /// delta-sign bit as bit 11 (the layout of `tables::IQ1M_W8`).
+    #[inline(always)]
+    pub fn index12(&self, ib: usize, g: usize) -> usize {
+        let n = (self.qh[2 * ib + g / 2] >> (4 * (g % 2))) & 0xF;
+        self.qs[4 * ib + g] as usize | ((n as usize) << 8)
+    }
+
     /// Grid index and delta sign σ (±1) of group `g` (0..4) of sub-block `ib`.
     #[inline(always)]
     pub fn group(&self, ib: usize, g: usize) -> (usize, i32) {

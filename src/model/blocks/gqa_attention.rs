@@ -7,6 +7,7 @@
 //! `Σ a_t · v_t`; then `x += Wo · concat(heads)`. Heads are computed in parallel.
 
 use half::f16;
+use half::slice::HalfFloatSliceExt;
 use rayon::prelude::*;
 
 use super::linear::linear;
@@ -116,18 +117,22 @@ impl GqaAttention {
                     .map(|&v| f16::from_f32(v).to_f32())
                     .collect();
                 let visible = pos0 + t + 1;
+                // f16 rows are widened a head at a time (F16C where present).
+                let mut row = vec![0f32; hd];
                 let mut scores: Vec<f32> = (0..visible)
                     .map(|p| {
-                        let kp = &keys[p * kv_dim + g * hd..p * kv_dim + (g + 1) * hd];
-                        qh.iter().zip(kp).map(|(a, b)| a * b.to_f32()).sum::<f32>() * s.kq_scale
+                        keys[p * kv_dim + g * hd..p * kv_dim + (g + 1) * hd]
+                            .convert_to_f32_slice(&mut row);
+                        qh.iter().zip(&row).map(|(a, b)| a * b).sum::<f32>() * s.kq_scale
                     })
                     .collect();
                 softmax(&mut scores);
                 out.fill(0.0);
                 for (p, &a) in scores.iter().enumerate() {
-                    let vp = &values[p * kv_dim + g * hd..p * kv_dim + (g + 1) * hd];
-                    for (o, vv) in out.iter_mut().zip(vp) {
-                        *o += a * vv.to_f32();
+                    values[p * kv_dim + g * hd..p * kv_dim + (g + 1) * hd]
+                        .convert_to_f32_slice(&mut row);
+                    for (o, vv) in out.iter_mut().zip(&row) {
+                        *o += a * vv;
                     }
                 }
             })

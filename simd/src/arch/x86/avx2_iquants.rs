@@ -6,7 +6,8 @@
 //! bytes, and the i16 pair sums are scaled by the odd multipliers `2s+1` with `madd`:
 //! ```text
 //! IQ1_S:   A += ls·Σ (grid+1)·y − ls·Σy  (unsigned grid: maddubs as is);  D = Σ ls·σ·Σy
-//! IQ1_M:   8A + D = Σ ls·Σ (8·grid + σ_g)·y in one pass, ls1 | ls2 per 128-bit half
+//! IQ1_M:   8A + D = Σ ls·Σ (8·grid + σ_g)·y in one pass (rows from IQ1M_W8), ls1 | ls2
+//!          per 128-bit half
 //! IQ2_XXS: B += ls·Σ grid·(±y)  (signs applied to y: (y ^ m) − m with KSIGNS64 masks)
 //! ```
 //! Each block is reduced to its exact integers and combined with the reference's float
@@ -15,28 +16,18 @@
 use core::arch::x86_64::*;
 
 use super::f16c;
-use super::{hsum_i32, load128, load256, load256_i8, mul_i8_pairs, scales2};
+use super::{hsum_i32, load128, load256, load256_i8, mul_i8_pairs};
 use crate::blocks::as_blocks;
 use crate::blocks::iq1::{BlockIQ1M, BlockIQ1S};
 use crate::blocks::iq2::BlockIQ2XXS;
 use crate::blocks::q8::BlockQ8K;
-use crate::tables::{IQ1S_GRID, IQ1S_GRID_U, IQ1_DELTA, IQ2XXS_GRID, KSIGNS64};
+use crate::tables::{IQ1M_W8, IQ1S_GRID_U, IQ1_DELTA, IQ2XXS_GRID, KSIGNS64};
 
 /// Four 8-byte table rows as one vector (row 0 in the lowest bytes).
 #[inline]
 #[target_feature(enable = "avx2")]
 fn rows4(r: [u64; 4]) -> __m256i {
     _mm256_set_epi64x(r[3] as i64, r[2] as i64, r[1] as i64, r[0] as i64)
-}
-
-/// σ (±1) as 8 bytes of +1 or −1.
-#[inline(always)]
-fn sign_row(sigma: i32) -> u64 {
-    if sigma < 0 {
-        u64::MAX
-    } else {
-        0x0101_0101_0101_0101
-    }
 }
 
 /// IQ1_S × Q8_K (bit-identical to the scalar reference).
@@ -79,37 +70,22 @@ pub(super) fn vec_dot_iq1_s(w: &[u8], a: &[u8]) -> f32 {
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn vec_dot_iq1_m(w: &[u8], a: &[u8]) -> f32 {
     let mut acc = 0.0f32;
-    let eight = _mm256_set1_epi8(8);
     for (x, y) in as_blocks::<BlockIQ1M>(w)
         .iter()
         .zip(as_blocks::<BlockQ8K>(a))
     {
         let mut s8 = _mm256_setzero_si256();
-        for ib in 0..8 {
-            let gr = [
-                x.group(ib, 0),
-                x.group(ib, 1),
-                x.group(ib, 2),
-                x.group(ib, 3),
-            ];
-            let g = rows4([
-                IQ1S_GRID[gr[0].0],
-                IQ1S_GRID[gr[1].0],
-                IQ1S_GRID[gr[2].0],
-                IQ1S_GRID[gr[3].0],
-            ]);
-            // σ_g as 8 bytes of +1 or −1.
-            let sigma = rows4([
-                sign_row(gr[0].1),
-                sign_row(gr[1].1),
-                sign_row(gr[2].1),
-                sign_row(gr[3].1),
-            ]);
-            // 8·g + σ ∈ {−9, −7, −1, 1, 7, 9}.
-            let w8 = _mm256_add_epi8(_mm256_sign_epi8(eight, g), sigma);
-            let (ls1, ls2) = x.ls(ib);
-            let p = mul_i8_pairs(w8, load256_i8(&y.qs[32 * ib..]));
-            s8 = _mm256_add_epi32(s8, _mm256_madd_epi16(p, scales2(ls1, ls2)));
+        for j in 0..4 {
+            // Sub-blocks 2j and 2j+1 share scale word j: 6 bits each (s1 | s2 << 3).
+            let word = x.sc(j);
+            for (ib, bits) in [(2 * j, word & 63), (2 * j + 1, (word >> 6) & 63)] {
+                // Rows of 8·g + σ_g ∈ {−9, −7, −1, 1, 7, 9}, one load per group.
+                let r = |g: usize| IQ1M_W8[x.index12(ib, g)];
+                let w8 = rows4([r(0), r(1), r(2), r(3)]);
+                let p = mul_i8_pairs(w8, load256_i8(&y.qs[32 * ib..]));
+                let sc = load256(&IQ1M_SCALES[bits as usize]);
+                s8 = _mm256_add_epi32(s8, _mm256_madd_epi16(p, sc));
+            }
         }
         // s8 = 8·A + D exactly, and fl(s8)·1/8 = fl(A + D/8) = the reference's
         // fl(fl(A) + 0.125·fl(D)) (A and D are exact in f32; scaling by 2^−3 commutes
@@ -117,6 +93,26 @@ pub(super) fn vec_dot_iq1_m(w: &[u8], a: &[u8]) -> f32 {
         acc += x.d() * y.d() * (hsum_i32(s8) as f32 * IQ1_DELTA);
     }
     acc
+}
+
+/// For the 6 scale bits `b` of an IQ1_M sub-block: 8 × i16 `2·(b & 7) + 1` (groups 0,
+/// 1) then 8 × i16 `2·(b >> 3) + 1` (groups 2, 3), as little-endian bytes. A formula,
+/// evaluated at compile time.
+static IQ1M_SCALES: [[u8; 32]; 64] = iq1m_scales();
+
+const fn iq1m_scales() -> [[u8; 32]; 64] {
+    let mut out = [[0u8; 32]; 64];
+    let mut b = 0;
+    while b < 64 {
+        let mut k = 0;
+        while k < 16 {
+            let s = if k < 8 { b & 7 } else { b >> 3 };
+            out[b][2 * k] = (2 * s + 1) as u8;
+            k += 1;
+        }
+        b += 1;
+    }
+    out
 }
 
 /// IQ2_XXS × Q8_K (bit-identical to the scalar reference).
