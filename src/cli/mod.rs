@@ -2,6 +2,7 @@
 //! names follow llama.cpp's where one exists (`-m/--model`). The only module that uses
 //! `anyhow`.
 
+mod bench;
 mod chat;
 mod copy;
 mod dump;
@@ -43,6 +44,9 @@ pub enum Command {
     Chat(ChatArgs),
     /// Perplexity of a text file, llama-perplexity's method.
     Perplexity(PerplexityArgs),
+    /// Throughput, llama-bench style (pp = prompt processing, tg = generation). Without
+    /// -m: a built-in synthetic model, no download needed.
+    Bench(BenchArgs),
     /// Write a small synthetic model (random weights, fixed seed) that runs here and in
     /// llama.cpp: for tests and trying bitmoe without a download.
     Synth(SynthArgs),
@@ -207,6 +211,31 @@ pub struct PerplexityArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Model file (default: a built-in synthetic model).
+    #[arg(short = 'm', long = "model")]
+    pub model: Option<PathBuf>,
+    /// Prompt lengths, comma-separated (0 skips).
+    #[arg(short = 'p', long = "n-prompt", default_value = "512")]
+    pub n_prompt: String,
+    /// Generation lengths, comma-separated (0 skips).
+    #[arg(short = 'n', long = "n-gen", default_value = "128")]
+    pub n_gen: String,
+    /// Thread counts, comma-separated (default: physical cores).
+    #[arg(short = 't', long = "threads")]
+    pub threads: Option<String>,
+    /// Repetitions after one warm-up run.
+    #[arg(short = 'r', long = "repetitions", default_value_t = 5)]
+    pub repetitions: usize,
+    /// Prompt tokens per forward pass.
+    #[arg(short = 'b', long = "batch-size", default_value_t = 512)]
+    pub batch_size: usize,
+    /// Output format.
+    #[arg(short = 'o', long = "output", default_value = "md", value_parser = ["md", "json", "jsonl"])]
+    pub output: String,
+}
+
+#[derive(Debug, Args)]
 pub struct SynthArgs {
     /// Architecture: llama or qwen2.
     #[arg(long, default_value = "llama")]
@@ -229,6 +258,7 @@ pub fn main() -> anyhow::Result<()> {
         Command::Run(args) => run::run(&args),
         Command::Chat(args) => chat::run(&args),
         Command::Perplexity(args) => perplexity::run(&args),
+        Command::Bench(args) => bench::run(&args),
         Command::Synth(args) => synth::run(&args),
     }
 }

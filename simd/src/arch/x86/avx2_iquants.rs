@@ -95,9 +95,9 @@ pub(super) fn vec_dot_iq1_m(w: &[u8], a: &[u8]) -> f32 {
     acc
 }
 
-/// For the 6 scale bits `b` of an IQ1_M sub-block: 8 × i16 `2·(b & 7) + 1` (groups 0,
-/// 1) then 8 × i16 `2·(b >> 3) + 1` (groups 2, 3), as little-endian bytes. A formula,
-/// evaluated at compile time.
+/// For the 6 scale bits `b` of an IQ1_M sub-block: 8 × i16 `2·(b & 7) + 1` for groups
+/// 0 and 1, then 8 × i16 `2·(b >> 3) + 1` for groups 2 and 3, as little-endian bytes.
+/// A formula, evaluated at compile time.
 static IQ1M_SCALES: [[u8; 32]; 64] = iq1m_scales();
 
 const fn iq1m_scales() -> [[u8; 32]; 64] {
