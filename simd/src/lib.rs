@@ -26,6 +26,7 @@ mod arch;
 pub mod blocks;
 pub mod isa;
 pub mod kernels;
+pub mod prefetch;
 pub mod tables;
 pub mod types;
 

@@ -2,6 +2,7 @@
 
 mod cli_dump;
 mod cli_info;
+mod cli_run;
 mod dense_models;
 mod gguf_malformed;
 mod gguf_roundtrip;

@@ -16,6 +16,7 @@
 //! 2-D tensor, or one expert of a 3-D stack). Activations and outputs are row-major per
 //! vector: `x[v][k]`, `out[v][rows]`.
 
+use bitmoe_simd::prefetch::prefetch_read;
 use bitmoe_simd::{GgmlType, Kernels};
 use rayon::prelude::*;
 
@@ -155,6 +156,9 @@ impl Activations {
     }
 }
 
+/// How far ahead of the row being multiplied its successor rows are prefetched.
+const PREFETCH_ROWS: usize = 2;
+
 /// Rows per parallel task: enough tasks for load balance, each large enough that the
 /// scheduling cost is noise next to streaming its weights.
 fn rows_per_task(rows: usize, threads: usize) -> usize {
@@ -198,6 +202,9 @@ pub fn matmul(
             out.par_chunks_mut(chunk).enumerate().for_each(|(c, out)| {
                 let r0 = c * chunk;
                 for (i, o) in out.iter_mut().enumerate() {
+                    if r0 + i + PREFETCH_ROWS < w.rows {
+                        prefetch_read(w.row(r0 + i + PREFETCH_ROWS));
+                    }
                     *o = dot(w.row(r0 + i), a);
                 }
             })

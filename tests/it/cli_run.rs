@@ -1,0 +1,137 @@
+//! `bitmoe run` / `bench` as a user runs them: output on synthetic models, and one clear
+//! message with a non-zero exit (never a panic) for each kind of bad input.
+
+use std::process::{Command, Output};
+
+use bitmoe::schema::Arch;
+use bitmoe::synth::{write_dense, DenseSpec};
+
+use crate::support::{write, Raw};
+
+fn bitmoe(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bitmoe"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn fails_with(out: &Output, needle: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "expected failure, got success: {err}"
+    );
+    assert!(err.contains(needle), "expected {needle:?} in: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn run_json_on_a_synthetic_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("q.gguf");
+    write_dense(&m, &DenseSpec::tiny(Arch::Qwen2)).unwrap();
+    let out = bitmoe(&[
+        "run",
+        "-m",
+        m.to_str().unwrap(),
+        "-p",
+        "the cat",
+        "-n",
+        "8",
+        "--temp",
+        "0",
+        "--json",
+        "-t",
+        "1",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["tokens"].as_array().unwrap().len(), 8);
+    assert!(v["prompt_tokens"].as_array().unwrap().len() >= 2);
+    assert!(v["timings"]["gen_ms"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn bad_input_gives_one_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fails_with(
+        &bitmoe(&["run", "-m", "/nonexistent/m.gguf", "-p", "x"]),
+        "cannot open",
+    );
+    let text = write(d, "notes.gguf", b"hello, this is not a model");
+    fails_with(
+        &bitmoe(&["run", "-m", text.to_str().unwrap(), "-p", "x"]),
+        "not a GGUF file",
+    );
+    let mut r = Raw::header(3, 0, 1);
+    r.kv_str("general.architecture", "mamba");
+    let mamba = write(d, "mamba.gguf", &r.bytes);
+    fails_with(
+        &bitmoe(&["run", "-m", mamba.to_str().unwrap(), "-p", "x"]),
+        "\"mamba\" is not supported",
+    );
+    let m = d.join("l.gguf");
+    write_dense(&m, &DenseSpec::tiny(Arch::Llama)).unwrap();
+    let m = m.to_str().unwrap();
+    let long = "word ".repeat(100);
+    fails_with(
+        &bitmoe(&["run", "-m", m, "-p", &long, "-c", "32"]),
+        "context holds 32",
+    );
+    fails_with(
+        &bitmoe(&["run", "-m", m, "-p", "x", "--temp", "warm"]),
+        "invalid value 'warm'",
+    );
+    fails_with(
+        &bitmoe(&["run", "-m", m, "-p", "x", "--top-p", "1.5"]),
+        "--top-p",
+    );
+    fails_with(&bitmoe(&["run", "-m", m]), "no prompt");
+    fails_with(
+        &bitmoe(&["bench", "-m", m, "-o", "xml"]),
+        "invalid value 'xml'",
+    );
+    fails_with(&bitmoe(&["bench", "-m", m, "-p", "12,x"]), "-p");
+}
+
+#[test]
+fn bench_json_on_a_synthetic_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("l.gguf");
+    write_dense(&m, &DenseSpec::tiny(Arch::Llama)).unwrap();
+    let out = bitmoe(&[
+        "bench",
+        "-m",
+        m.to_str().unwrap(),
+        "-p",
+        "16",
+        "-n",
+        "4",
+        "-r",
+        "2",
+        "-t",
+        "1,2",
+        "-o",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let tests: Vec<(&str, u64)> = rows
+        .iter()
+        .map(|r| (r["test"].as_str().unwrap(), r["threads"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(tests, [("pp16", 1), ("tg4", 1), ("pp16", 2), ("tg4", 2)]);
+    assert!(rows
+        .iter()
+        .all(|r| r["avg_ts"].as_f64().unwrap() > 0.0
+            && r["samples_ts"].as_array().unwrap().len() == 2));
+}
