@@ -4,6 +4,7 @@ mod cli_dump;
 mod cli_info;
 mod cli_run;
 mod dense_models;
+mod golden_llama_cpp;
 mod gguf_malformed;
 mod gguf_roundtrip;
 mod gguf_split;
