@@ -22,7 +22,9 @@ struct Golden {
 }
 
 fn golden(name: &str) -> Golden {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/golden").join(format!("{name}.json"));
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/golden")
+        .join(format!("{name}.json"));
     let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     serde_json::from_str(&text).unwrap()
 }
@@ -45,10 +47,17 @@ fn check(path: &Path, g: &Golden, nmse_max: f64) {
     .unwrap();
     let prompt = s.tokenizer().encode(&g.prompt, true, true);
     assert_eq!(prompt, g.prompt_tokens, "prompt tokens");
-    assert_eq!(s.tokenizer().encode(&g.mixed_text, false, true), g.mixed_tokens, "mixed text tokens");
+    assert_eq!(
+        s.tokenizer().encode(&g.mixed_text, false, true),
+        g.mixed_tokens,
+        "mixed text tokens"
+    );
     let first = s.eval(&prompt).unwrap();
     let e = nmse(&first, &g.first_logits);
-    assert!(e <= nmse_max, "first-step logits NMSE {e:.3e} > {nmse_max:.0e}");
+    assert!(
+        e <= nmse_max,
+        "first-step logits NMSE {e:.3e} > {nmse_max:.0e}"
+    );
     s.reset();
     let mut greedy = Sampler::new(SamplerConfig {
         temperature: 0.0,
@@ -59,8 +68,13 @@ fn check(path: &Path, g: &Golden, nmse_max: f64) {
         ignore_eos: true,
         ..GenerateParams::default()
     };
-    let out = s.generate(&prompt, &params, &mut greedy, &mut |_| {}).unwrap();
-    assert_eq!(out.tokens, g.greedy_tokens, "greedy tokens (NMSE of the first logits {e:.2e})");
+    let out = s
+        .generate(&prompt, &params, &mut greedy, &mut |_| {})
+        .unwrap();
+    assert_eq!(
+        out.tokens, g.greedy_tokens,
+        "greedy tokens (NMSE of the first logits {e:.2e})"
+    );
 }
 
 /// Logit tolerances: llama.cpp's own two CPU attention paths (flash attention on / off)

@@ -32,53 +32,114 @@ pub(super) fn unpack_nibbles(qs: &[u8; 16]) -> __m256i {
     _mm256_set_m128i(hi, lo)
 }
 
+/// `dx · dy` of two f16 scales, both widened by one `vcvtph2ps`.
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+fn scale_product(dx: [u8; 2], dy: [u8; 2]) -> __m256 {
+    let v = _mm_cvtph_ps(_mm_cvtsi32_si128(i32::from_le_bytes([
+        dx[0], dx[1], dy[0], dy[1],
+    ])));
+    _mm256_broadcastss_ps(_mm_mul_ss(v, _mm_movehdup_ps(v)))
+}
+
+/// Two blocks per iteration into two accumulators: the FMA latency chain is halved and
+/// the scale conversions of one block overlap the integer work of the other.
+macro_rules! two_accumulators {
+    ($xs:expr, $ys:expr, |$x:ident, $y:ident| $block_sum:expr) => {{
+        let (xs, ys) = ($xs, $ys);
+        let n = xs.len().min(ys.len());
+        let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+        let mut i = 0;
+        while i + 2 <= n {
+            let ($x, $y) = (&xs[i], &ys[i]);
+            acc0 = _mm256_fmadd_ps(
+                scale_product($x.d, $y.d),
+                _mm256_cvtepi32_ps($block_sum),
+                acc0,
+            );
+            let ($x, $y) = (&xs[i + 1], &ys[i + 1]);
+            acc1 = _mm256_fmadd_ps(
+                scale_product($x.d, $y.d),
+                _mm256_cvtepi32_ps($block_sum),
+                acc1,
+            );
+            i += 2;
+        }
+        if i < n {
+            let ($x, $y) = (&xs[i], &ys[i]);
+            acc0 = _mm256_fmadd_ps(
+                scale_product($x.d, $y.d),
+                _mm256_cvtepi32_ps($block_sum),
+                acc0,
+            );
+        }
+        hsum_f32(_mm256_add_ps(acc0, acc1))
+    }};
+}
+
 /// Q8_0 × Q8_0.
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn vec_dot_q8_0(w: &[u8], a: &[u8]) -> f32 {
-    let mut acc = _mm256_setzero_ps();
-    for (x, y) in as_blocks::<BlockQ8_0>(w)
-        .iter()
-        .zip(as_blocks::<BlockQ8_0>(a))
-    {
-        let s = mul_sum_i8_quads(load256_i8(&x.qs), load256_i8(&y.qs));
-        let d = _mm256_set1_ps(f16c(x.d) * f16c(y.d));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), acc);
-    }
-    hsum_f32(acc)
+    two_accumulators!(
+        as_blocks::<BlockQ8_0>(w),
+        as_blocks::<BlockQ8_0>(a),
+        |x, y| { mul_sum_i8_quads(load256_i8(&x.qs), load256_i8(&y.qs)) }
+    )
 }
 
 /// Q4_0 × Q8_0.
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn vec_dot_q4_0(w: &[u8], a: &[u8]) -> f32 {
-    let mut acc = _mm256_setzero_ps();
-    for (x, y) in as_blocks::<BlockQ4_0>(w)
-        .iter()
-        .zip(as_blocks::<BlockQ8_0>(a))
-    {
-        let q = _mm256_sub_epi8(unpack_nibbles(&x.qs), _mm256_set1_epi8(8));
-        let s = mul_sum_i8_quads(q, load256_i8(&y.qs));
-        let d = _mm256_set1_ps(f16c(x.d) * f16c(y.d));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), acc);
-    }
-    hsum_f32(acc)
+    two_accumulators!(
+        as_blocks::<BlockQ4_0>(w),
+        as_blocks::<BlockQ8_0>(a),
+        |x, y| {
+            let q = _mm256_sub_epi8(unpack_nibbles(&x.qs), _mm256_set1_epi8(8));
+            mul_sum_i8_quads(q, load256_i8(&y.qs))
+        }
+    )
 }
 
 /// Q4_1 × Q8_1.
+///
+/// The f16 pairs (d, m) of the weight block and (d, s) of the activation block sit next
+/// to each other, so one `vcvtph2ps` widens each pair and one multiply gives both
+/// `dx·dy` (lane 0) and `mx·sy` (lane 1): no scalar conversions on the critical path.
+/// Two blocks per iteration into two accumulators keep the FMA chain off the critical
+/// path too (decode streams Q4_1 rows of only 576-1536 elements).
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn vec_dot_q4_1(w: &[u8], a: &[u8]) -> f32 {
-    let mut acc = _mm256_setzero_ps();
-    let mut mins = 0.0f32;
-    for (x, y) in as_blocks::<BlockQ4_1>(w)
-        .iter()
-        .zip(as_blocks::<BlockQ8_1>(a))
-    {
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    fn block(x: &BlockQ4_1, y: &BlockQ8_1, acc: __m256, mins: &mut __m128) -> __m256 {
+        let xdm = _mm_cvtph_ps(_mm_cvtsi32_si128(i32::from_le_bytes([
+            x.d[0], x.d[1], x.m[0], x.m[1],
+        ])));
+        let yds = _mm_cvtph_ps(_mm_cvtsi32_si128(i32::from_le_bytes([
+            y.d[0], y.d[1], y.s[0], y.s[1],
+        ])));
+        let prod = _mm_mul_ps(xdm, yds); // [dx·dy, mx·sy, 0, 0]
+        *mins = _mm_add_ps(*mins, prod);
         let p = _mm256_maddubs_epi16(unpack_nibbles(&x.qs), load256_i8(&y.qs));
         let s = _mm256_madd_epi16(p, _mm256_set1_epi16(1));
-        let d = _mm256_set1_ps(f16c(x.d) * f16c(y.d));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), acc);
-        mins += f16c(x.m) * f16c(y.s);
+        _mm256_fmadd_ps(_mm256_broadcastss_ps(prod), _mm256_cvtepi32_ps(s), acc)
     }
-    hsum_f32(acc) + mins
+    let xs = as_blocks::<BlockQ4_1>(w);
+    let ys = as_blocks::<BlockQ8_1>(a);
+    let n = xs.len().min(ys.len());
+    let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+    let (mut mins0, mut mins1) = (_mm_setzero_ps(), _mm_setzero_ps());
+    let mut i = 0;
+    while i + 2 <= n {
+        acc0 = block(&xs[i], &ys[i], acc0, &mut mins0);
+        acc1 = block(&xs[i + 1], &ys[i + 1], acc1, &mut mins1);
+        i += 2;
+    }
+    if i < n {
+        acc0 = block(&xs[i], &ys[i], acc0, &mut mins0);
+    }
+    let mins = _mm_add_ps(mins0, mins1);
+    hsum_f32(_mm256_add_ps(acc0, acc1)) + _mm_cvtss_f32(_mm_movehdup_ps(mins))
 }
 
 /// 0xFF in byte i (0..32) iff bit i of `bits` is set.
