@@ -20,15 +20,7 @@ pub fn run(args: &CopyArgs) -> anyhow::Result<()> {
             metadata.remove(key);
         }
     }
-    let decls: Vec<TensorDecl> = file
-        .tensors()
-        .iter()
-        .map(|t| TensorDecl {
-            name: t.name.clone(),
-            dims: t.dims.clone(),
-            ty: t.ty,
-        })
-        .collect();
+    let decls: Vec<TensorDecl> = file.tensors().iter().map(TensorDecl::from).collect();
     let mut w = GgufWriter::create(&args.output, &metadata, &decls)?;
     for t in file.tensors() {
         let data = file

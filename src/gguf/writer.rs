@@ -26,6 +26,17 @@ pub struct TensorDecl {
     pub ty: QuantType,
 }
 
+impl From<&super::TensorInfo> for TensorDecl {
+    /// The declaration that rewrites an existing tensor as it is.
+    fn from(t: &super::TensorInfo) -> TensorDecl {
+        TensorDecl {
+            name: t.name.clone(),
+            dims: t.dims.clone(),
+            ty: t.ty,
+        }
+    }
+}
+
 /// A GGUF file being written. Create it with the full metadata and tensor list, then
 /// feed tensor data in order with [`GgufWriter::write_data`], then [`GgufWriter::finish`].
 pub struct GgufWriter<W: Write> {

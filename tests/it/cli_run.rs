@@ -135,3 +135,46 @@ fn bench_json_on_a_synthetic_model() {
         .all(|r| r["avg_ts"].as_f64().unwrap() > 0.0
             && r["samples_ts"].as_array().unwrap().len() == 2));
 }
+
+/// Runs `bitmoe chat` on `model` with `input` on stdin; (stdout, stderr).
+fn chat(model: &str, input: &[u8]) -> (String, String) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bitmoe"))
+        .args([
+            "chat", "-m", model, "--temp", "0", "-n", "6", "-t", "1", "--system", "be brief",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    (String::from_utf8_lossy(&out.stdout).into_owned(), err)
+}
+
+#[test]
+fn chat_keeps_history_resets_and_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("q.gguf");
+    write_dense(&m, &DenseSpec::tiny(Arch::Qwen2)).unwrap();
+    let m = m.to_str().unwrap();
+    let (one_turn, _) = chat(m, b"hello there\n/exit\n");
+    let (three_turns, err) = chat(m, b"hello there\nand again\n/reset\nhello there\n/exit\n");
+    assert!(err.contains("(conversation cleared)"), "{err}");
+    // The first reply, then a second one that depends on the history, then after /reset
+    // the first reply again: greedy decoding from a really empty conversation.
+    assert!(!one_turn.trim().is_empty());
+    assert!(
+        three_turns.starts_with(&one_turn),
+        "{three_turns:?} vs {one_turn:?}"
+    );
+    assert!(
+        three_turns.ends_with(&one_turn),
+        "{three_turns:?} vs {one_turn:?}"
+    );
+    assert!(three_turns.len() > 2 * one_turn.len(), "{three_turns:?}");
+}

@@ -121,15 +121,7 @@ fn chunking_does_not_change_the_bytes_and_rewrite_is_identical() {
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
     // read → write → read.
     let f = GgufFile::open(&a).unwrap();
-    let decls: Vec<TensorDecl> = f
-        .tensors()
-        .iter()
-        .map(|t| TensorDecl {
-            name: t.name.clone(),
-            dims: t.dims.clone(),
-            ty: t.ty,
-        })
-        .collect();
+    let decls: Vec<TensorDecl> = f.tensors().iter().map(TensorDecl::from).collect();
     let mut w = GgufWriter::create(&c, f.metadata(), &decls).unwrap();
     for t in f.tensors() {
         w.write_data(f.tensor_data(t).unwrap()).unwrap();

@@ -60,15 +60,7 @@ fn smollm2_summary() {
 fn smollm2_rewrite_is_byte_identical() {
     let Some(path) = smollm2() else { return };
     let f = GgufFile::open(&path).unwrap();
-    let decls: Vec<TensorDecl> = f
-        .tensors()
-        .iter()
-        .map(|t| TensorDecl {
-            name: t.name.clone(),
-            dims: t.dims.clone(),
-            ty: t.ty,
-        })
-        .collect();
+    let decls: Vec<TensorDecl> = f.tensors().iter().map(TensorDecl::from).collect();
     let mut w = GgufWriter::new(Vec::new(), &path, f.metadata(), &decls).unwrap();
     for t in f.tensors() {
         w.write_data(f.tensor_data(t).unwrap()).unwrap();

@@ -55,7 +55,7 @@ impl Raw {
     }
     /// Pads to `align` with zeros.
     pub fn pad(&mut self, align: usize) -> &mut Self {
-        while self.bytes.len() % align != 0 {
+        while !self.bytes.len().is_multiple_of(align) {
             self.bytes.push(0);
         }
         self

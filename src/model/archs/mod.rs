@@ -56,7 +56,7 @@ pub(crate) fn dense_config(
             "{n_head} heads with {n_head_kv} KV heads"
         )));
     }
-    if c.value_length != c.key_length || c.n_rot as usize > head_dim || c.n_rot % 2 != 0 {
+    if c.value_length != c.key_length || c.n_rot as usize > head_dim || !c.n_rot.is_multiple_of(2) {
         return Err(ModelError::Unsupported(format!(
             "head dims k {} / v {} with {} rotated dims",
             c.key_length, c.value_length, c.n_rot

@@ -128,7 +128,7 @@ impl Activations {
         let row_bytes = ty
             .row_bytes(k)
             .ok_or(MatmulError::NotWholeBlocks { ty, k })?;
-        if k == 0 || x.len() % k != 0 {
+        if k == 0 || !x.len().is_multiple_of(k) {
             return Err(MatmulError::ActivationLength { k, found: x.len() });
         }
         let n = x.len() / k;

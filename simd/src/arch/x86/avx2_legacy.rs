@@ -45,7 +45,7 @@ fn scale_product(dx: [u8; 2], dy: [u8; 2]) -> __m256 {
 /// Two blocks per iteration into two accumulators: the FMA latency chain is halved and
 /// the scale conversions of one block overlap the integer work of the other.
 macro_rules! two_accumulators {
-    ($xs:expr, $ys:expr, |$x:ident, $y:ident| $block_sum:expr) => {{
+    ($xs:expr, $ys:expr, |$x:ident, $y:ident| $block_sum:block) => {{
         let (xs, ys) = ($xs, $ys);
         let n = xs.len().min(ys.len());
         let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
