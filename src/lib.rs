@@ -9,11 +9,18 @@
 //!   bounds-checked tensor views; write GGUF files.
 //! - [`schema`]: every key and tensor name as enums; typed hyper-parameters per
 //!   architecture; the role of each tensor.
-//! - [`inspect`]: what a model holds, by type, role and layer (`bitmoe info`).
-//! - [`cli`]: flags → commands.
+//! - [`weights`]: shape-checked tensor views bound at load (placement and the expert
+//!   cache will sit here).
+//! - [`kv_cache`]: the f16 K/V cache.
+//! - [`model`]: ops (matmul over `bitmoe_simd::Kernels`, norm, RoPE, softmax), blocks
+//!   (GQA attention, dense FFN), architectures (llama, qwen2).
+//! - [`sampler`], [`tokenizer`]: logits → token → text; chat templates.
+//! - [`engine`]: the `Session` that wires the above (prefill, decode, stop, timings).
+//! - [`cli`]: flags → commands. [`inspect`] (what a file holds), [`synth`] (synthetic
+//!   models) and [`bandwidth`] (the read-bandwidth probe) serve the commands and tests.
 //!
-//! Kernels live in the `bitmoe-simd` crate. Weights placement, the expert cache, the
-//! model forward passes, sampler, tokenizer and engine arrive with later issues.
+//! Kernels live in the `bitmoe-simd` crate. DeepSeek-R1 (MLA + MoE), the expert-paging
+//! cache and GPU offload arrive with later issues.
 
 pub mod bandwidth;
 pub mod cli;

@@ -21,7 +21,7 @@ pub fn run(args: &DumpArgs) -> anyhow::Result<()> {
             .tensors()
             .iter()
             .map(|t| t.name.as_str())
-            .filter(|n| n.contains(args.tensor.trim_start_matches("blk.")))
+            .filter(|n| n.contains(crate::schema::strip_block_prefix(&args.tensor)))
             .take(5)
             .collect();
         close.sort_unstable();

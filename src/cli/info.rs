@@ -202,7 +202,11 @@ fn render(s: &ModelSummary) -> String {
     o.push_str("by layer:\n");
     o.push_str(&tally_line("global", &s.global, total));
     for (layer, tally) in &s.by_layer {
-        o.push_str(&tally_line(&format!("blk.{layer}"), tally, total));
+        o.push_str(&tally_line(
+            &crate::schema::block_label(*layer),
+            tally,
+            total,
+        ));
     }
     if let Some(rows) = &s.tensors {
         let _ = writeln!(o, "tensors ({}):", rows.len());

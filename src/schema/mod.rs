@@ -15,7 +15,9 @@ pub use hparams::{
     CommonParams, Deepseek2Params, GatingFunc, Hparams, RopeScaling, RopeScalingType, SchemaError,
 };
 pub use keys::{ArchKey, GeneralKey, TokenizerKey};
-pub use tensors::{block_of, role_of, TensorKind, TensorName, TensorRole};
+pub use tensors::{
+    block_label, block_of, role_of, strip_block_prefix, TensorKind, TensorName, TensorRole,
+};
 
 /// A supported model architecture (`general.architecture`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

@@ -220,6 +220,16 @@ pub fn block_of(name: &str) -> Option<usize> {
     rest.split_once('.')?.0.parse().ok()
 }
 
+/// The `blk.N` label of a layer, as tensor names spell it.
+pub fn block_label(layer: usize) -> String {
+    format!("{BLOCK_PREFIX}{layer}")
+}
+
+/// `name` without a leading `blk.` (for fuzzy matching of user-typed names).
+pub fn strip_block_prefix(name: &str) -> &str {
+    name.strip_prefix(BLOCK_PREFIX).unwrap_or(name)
+}
+
 /// The role of any tensor name (unknown names are `Other`).
 pub fn role_of(name: &str) -> TensorRole {
     TensorName::parse(name).map_or(TensorRole::Other, |n| n.kind.role())
