@@ -6,7 +6,7 @@ pub mod llama;
 pub mod qwen2;
 
 use super::blocks::gqa_attention::GqaShape;
-use super::ops::{Rope, RopeMode};
+use super::ops::{yarn_corr_dims, Rope, RopeMode};
 use super::ModelError;
 use crate::gguf::PerLayer;
 use crate::schema::{Hparams, RopeScalingType};
@@ -23,23 +23,37 @@ fn uniform(name: &str, v: &PerLayer) -> Result<usize, ModelError> {
 pub(crate) fn rope_from(h: &Hparams, mode: RopeMode) -> Result<Rope, ModelError> {
     let c = &h.common;
     let s = &c.rope_scaling;
-    let freq_scale = match s.kind {
-        RopeScalingType::None => 1.0,
-        RopeScalingType::Linear => 1.0 / s.factor,
-        other => {
-            return Err(ModelError::Unsupported(format!(
-                "{other:?} RoPE scaling for {} models",
-                h.arch
-            )))
-        }
-    };
-    Ok(Rope {
+    let n_rot = c.n_rot as usize;
+    let plain = |freq_scale: f32| Rope {
         mode,
-        n_rot: c.n_rot as usize,
+        n_rot,
         base: c.rope_freq_base,
         freq_scale,
         freq_factors: None,
-    })
+        ext_factor: 0.0,
+        attn_factor: 1.0,
+        corr_dims: [0.0, 0.0],
+    };
+    match s.kind {
+        RopeScalingType::None => Ok(plain(1.0)),
+        RopeScalingType::Linear => Ok(plain(1.0 / s.factor)),
+        RopeScalingType::Yarn => Ok(Rope {
+            ext_factor: s.yarn_ext_factor,
+            attn_factor: s.attn_factor,
+            corr_dims: yarn_corr_dims(
+                n_rot,
+                s.original_context_length,
+                c.rope_freq_base,
+                s.yarn_beta_fast,
+                s.yarn_beta_slow,
+            ),
+            ..plain(1.0 / s.factor)
+        }),
+        RopeScalingType::Longrope => Err(ModelError::Unsupported(format!(
+            "longrope RoPE scaling for {} models",
+            h.arch
+        ))),
+    }
 }
 
 pub(crate) fn dense_config(

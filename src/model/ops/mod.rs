@@ -4,8 +4,10 @@ pub mod activation;
 pub mod matmul;
 pub mod norm;
 pub mod rope;
+pub mod routing;
 
 pub use activation::{softmax, swiglu};
 pub use matmul::{matmul, Activations, MatmulError, QMatrix};
 pub use norm::rms_norm;
-pub use rope::{Rope, RopeMode};
+pub use rope::{yarn_corr_dims, Rope, RopeMode};
+pub use routing::{ExpertGroups, Router, Selected};
