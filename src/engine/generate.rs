@@ -48,12 +48,6 @@ impl Session {
         if prompt.is_empty() {
             return Err(EngineError::Option("the prompt is empty".into()));
         }
-        if self.pos + prompt.len() > self.n_ctx() {
-            return Err(EngineError::ContextOverflow {
-                need: self.pos + prompt.len(),
-                n_ctx: self.n_ctx(),
-            });
-        }
         let t = Instant::now();
         let mut logits = self.eval(prompt)?;
         self.timings.prompt_ms += t.elapsed().as_secs_f64() * 1000.0;

@@ -215,15 +215,21 @@ impl Session {
         self.pos = self.pos.min(pos);
     }
 
-    /// Runs `tokens` after what is in the cache, in batches; returns the logits after
-    /// the last one.
-    pub fn eval(&mut self, tokens: &[u32]) -> Result<Vec<f32>, EngineError> {
-        if self.pos + tokens.len() > self.cache.n_ctx() {
+    /// An error unless `n` more tokens fit in the context.
+    fn check_room(&self, n: usize) -> Result<(), EngineError> {
+        if self.pos + n > self.cache.n_ctx() {
             return Err(EngineError::ContextOverflow {
-                need: self.pos + tokens.len(),
+                need: self.pos + n,
                 n_ctx: self.cache.n_ctx(),
             });
         }
+        Ok(())
+    }
+
+    /// Runs `tokens` after what is in the cache, in batches; returns the logits after
+    /// the last one.
+    pub fn eval(&mut self, tokens: &[u32]) -> Result<Vec<f32>, EngineError> {
+        self.check_room(tokens.len())?;
         let mut logits = Vec::new();
         for batch in tokens.chunks(self.batch_size) {
             let ctx = Ctx {
@@ -243,12 +249,7 @@ impl Session {
 
     /// Every position's logits for `tokens` (for perplexity and parity checks).
     pub fn eval_all_logits(&mut self, tokens: &[u32]) -> Result<Vec<f32>, EngineError> {
-        if self.pos + tokens.len() > self.cache.n_ctx() {
-            return Err(EngineError::ContextOverflow {
-                need: self.pos + tokens.len(),
-                n_ctx: self.cache.n_ctx(),
-            });
-        }
+        self.check_room(tokens.len())?;
         let ctx = Ctx {
             kernels: &self.kernels,
             pool: &self.pool,

@@ -21,7 +21,7 @@ use std::collections::HashSet;
 use tokenizers::models::bpe::{Vocab as HfVocab, BPE};
 use tokenizers::{DecoderWrapper, Tokenizer as HfTokenizer};
 
-use crate::gguf::{MetaArray, Metadata};
+use crate::gguf::Metadata;
 use crate::schema::TokenizerKey;
 
 use super::decode::byte_to_char;
@@ -44,17 +44,7 @@ fn read_merges(
     warnings: &mut Vec<String>,
 ) -> Result<Vec<(String, String)>, TokenizerError> {
     let key = TokenizerKey::Merges.name();
-    let lines = match md.get_array(key)? {
-        None => return Err(TokenizerError::Missing { key }),
-        Some(MetaArray::String(v)) => v,
-        Some(a) => {
-            return Err(TokenizerError::ArrayType {
-                key,
-                expected: "string",
-                found: a.elem_type().name(),
-            })
-        }
-    };
+    let lines = super::vocab::required_strings(md, key)?;
     let mut seen = HashSet::with_capacity(lines.len());
     let mut merges = Vec::with_capacity(lines.len());
     let (mut duplicate, mut unrepresentable) = (0usize, 0usize);

@@ -170,17 +170,7 @@ impl Vocab {
         warnings: &mut Vec<String>,
     ) -> Result<Vocab, TokenizerError> {
         let key = TokenizerKey::Tokens.name();
-        let texts = match md.get_array(key)? {
-            None => return Err(TokenizerError::Missing { key }),
-            Some(MetaArray::String(v)) => v,
-            Some(a) => {
-                return Err(TokenizerError::ArrayType {
-                    key,
-                    expected: "string",
-                    found: a.elem_type().name(),
-                })
-            }
-        };
+        let texts = required_strings(md, key)?;
         let n = texts.len();
         if n == 0 || n > MAX_TOKENS {
             return Err(TokenizerError::VocabSize {
@@ -290,6 +280,22 @@ fn read_types(md: &Metadata, n: usize) -> Result<Vec<TokenType>, TokenizerError>
             })
         })
         .collect()
+}
+
+/// A required metadata key holding an array of strings (tokens, merges).
+pub(crate) fn required_strings<'a>(
+    md: &'a Metadata,
+    key: &'static str,
+) -> Result<&'a [String], TokenizerError> {
+    match md.get_array(key)? {
+        None => Err(TokenizerError::Missing { key }),
+        Some(MetaArray::String(v)) => Ok(v),
+        Some(a) => Err(TokenizerError::ArrayType {
+            key,
+            expected: "string",
+            found: a.elem_type().name(),
+        }),
+    }
 }
 
 #[cfg(test)]
