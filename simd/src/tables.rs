@@ -10,7 +10,7 @@
 //! |------------------|--------:|--------------------------------------------------|
 //! | `IQ1S_GRID`      | 2048    | u64: 8 × int8 in {-1, 0, +1} (IQ1_S, IQ1_M)      |
 //! | `IQ1S_GRID_U`    | 2048    | u64: the same + 1, i.e. u8 in {0, 1, 2} (derived) |
-//! | `IQ1M_W8`        | 4096    | u64: 8·grid ± 1 by delta bit 11 (derived, IQ1_M)  |
+//! | `IQ1M_W8U`       | 4096    | u64: 8·grid ± 1 + 9 by delta bit 11 (derived, IQ1_M) |
 //! | `IQ2XXS_GRID`    | 256     | u64: 8 × u8 in {8, 25, 43}                       |
 //! | `IQ2XS_GRID`     | 512     | u64: 8 × u8 in {8, 25, 43}                       |
 //! | `IQ2S_GRID`      | 1024    | u64: 8 × u8 in {8, 25, 43}                       |
@@ -89,18 +89,19 @@ pub static IQ1S_GRID_U: [u64; 2048] = shift_grid(&IQ1S);
 const IQ1S: [u64; 2048] = decode_u64(include_bytes!("../data/iq1s_grid.bin"));
 
 /// IQ1_M helper derived from `IQ1S_GRID`: entry `i` (12 bits: grid index | delta bit
-/// << 11) holds the bytes `8·grid[i & 2047] + σ`, σ = −1 if bit 11 is set else +1, so a
-/// group's `(grid + δ)·8` comes from one load indexed by `qs | qh_nibble << 8`.
-pub static IQ1M_W8: [u64; 4096] = iq1m_w8(&IQ1S);
+/// << 11) holds the bytes `8·grid[i & 2047] + σ + 9` ∈ {0, 2, 8, 10, 16, 18}, σ = −1 if
+/// bit 11 is set else +1, so a group's `(grid + δ)·8` comes from one load indexed by
+/// `qs | qh_nibble << 8`, unsigned for `maddubs`; the `+9` is removed with Q8_K's bsums.
+pub static IQ1M_W8U: [u64; 4096] = iq1m_w8u(&IQ1S);
 
-const fn iq1m_w8(g: &[u64; 2048]) -> [u64; 4096] {
+const fn iq1m_w8u(g: &[u64; 2048]) -> [u64; 4096] {
     let mut out = [0u64; 4096];
     let mut i = 0;
     while i < 4096 {
         let sigma: i8 = if i & 2048 != 0 { -1 } else { 1 };
         let mut j = 0;
         while j < 8 {
-            let v = 8 * ((g[i & 2047] >> (8 * j)) as u8 as i8) + sigma;
+            let v = 8 * ((g[i & 2047] >> (8 * j)) as u8 as i8) + sigma + 9;
             out[i] |= (v as u8 as u64) << (8 * j);
             j += 1;
         }
@@ -216,12 +217,12 @@ mod tests {
     }
 
     #[test]
-    fn the_iq1m_table_is_eight_times_the_grid_plus_the_delta_sign() {
-        for (i, &w) in IQ1M_W8.iter().enumerate() {
+    fn the_iq1m_table_is_eight_times_the_grid_plus_the_delta_sign_plus_nine() {
+        for (i, &w) in IQ1M_W8U.iter().enumerate() {
             let sigma = if i >= 2048 { -1 } else { 1 };
             for j in 0..8 {
-                let want = 8 * grid_i8(IQ1S_GRID[i % 2048], j) as i32 + sigma;
-                assert_eq!(grid_i8(w, j) as i32, want);
+                let want = 8 * grid_i8(IQ1S_GRID[i % 2048], j) as i32 + sigma + 9;
+                assert_eq!(grid_u8(w, j) as i32, want);
             }
         }
     }

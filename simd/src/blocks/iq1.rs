@@ -94,7 +94,7 @@ impl BlockIQ1M {
         (2 * (w & 7) as i32 + 1, 2 * ((w >> 3) & 7) as i32 + 1)
     }
     /// 12-bit index of group `g` of sub-block `ib`: the 11-bit grid index with the
-    /// delta-sign bit as bit 11 (the layout of `tables::IQ1M_W8`).
+    /// delta-sign bit as bit 11 (the layout of `tables::IQ1M_W8U`).
     #[inline(always)]
     pub fn index12(&self, ib: usize, g: usize) -> usize {
         let n = (self.qh[2 * ib + g / 2] >> (4 * (g % 2))) & 0xF;
