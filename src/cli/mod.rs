@@ -237,9 +237,26 @@ pub struct BenchArgs {
 
 #[derive(Debug, Args)]
 pub struct SynthArgs {
-    /// Architecture: llama or qwen2.
+    /// Architecture: llama, qwen2 or deepseek2.
     #[arg(long, default_value = "llama")]
     pub arch: String,
+    /// deepseek2 shape: r1-tiny (width 256, runs in milliseconds) or r1-wide
+    /// (DeepSeek-R1's widths, ~2.4 GB per MoE block).
+    #[arg(long, default_value = "r1-tiny")]
+    pub preset: String,
+    /// deepseek2: MoE blocks after the one dense block (default: 2).
+    #[arg(long)]
+    pub moe_layers: Option<usize>,
+    /// deepseek2 MLA layout: legacy (attn_kv_b, like the January-2025 R1 files) or
+    /// split (attn_k_b + attn_v_b derived from the same weights).
+    #[arg(long, default_value = "legacy")]
+    pub layout: String,
+    /// deepseek2: write expert-group keys (8 groups / top 4; r1-tiny always has 4 / 2).
+    #[arg(long)]
+    pub groups: bool,
+    /// deepseek2: copy the tokenizer (every tokenizer.* key) from this GGUF file.
+    #[arg(long)]
+    pub vocab_from: Option<PathBuf>,
     /// Output file.
     #[arg(short = 'o', long = "output")]
     pub output: PathBuf,

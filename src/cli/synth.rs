@@ -1,17 +1,24 @@
-//! `bitmoe synth`: write a synthetic model.
+//! `bitmoe synth`: write a synthetic model (dense llama / qwen2, or deepseek2 presets).
+
+use std::time::Instant;
 
 use anyhow::bail;
 
 use super::SynthArgs;
 use crate::schema::Arch;
-use crate::synth::{write_dense, DenseSpec};
+use crate::synth::{write_deepseek2, write_dense, DenseSpec, MlaLayout, MoeSpec};
 
 pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
     let arch = match Arch::from_name(&args.arch) {
-        Some(a @ (Arch::Llama | Arch::Qwen2)) => a,
-        Some(Arch::Deepseek2) => bail!("synthetic deepseek2 models are not implemented yet"),
-        None => bail!("unknown architecture {:?} (llama, qwen2)", args.arch),
+        Some(a) => a,
+        None => bail!(
+            "unknown architecture {:?} (llama, qwen2, deepseek2)",
+            args.arch
+        ),
     };
+    if arch == Arch::Deepseek2 {
+        return deepseek2(args);
+    }
     let spec = DenseSpec {
         seed: args.seed,
         ..DenseSpec::tiny(arch)
@@ -22,6 +29,43 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
         args.output.display(),
         arch,
         args.seed
+    );
+    Ok(())
+}
+
+fn deepseek2(args: &SynthArgs) -> anyhow::Result<()> {
+    let n_moe = args.moe_layers.unwrap_or(2);
+    let mut spec = match args.preset.as_str() {
+        "r1-tiny" => MoeSpec {
+            n_layer: 1 + n_moe,
+            ..MoeSpec::r1_tiny()
+        },
+        "r1-wide" => MoeSpec::r1_wide(n_moe),
+        other => bail!("unknown deepseek2 preset {other:?} (r1-tiny, r1-wide)"),
+    };
+    spec.layout = match args.layout.as_str() {
+        "legacy" => MlaLayout::Legacy,
+        "split" => MlaLayout::Split,
+        other => bail!("unknown MLA layout {other:?} (legacy, split)"),
+    };
+    if args.groups && spec.groups.is_none() {
+        spec.groups = Some(spec.r1_groups());
+    }
+    spec.seed = args.seed;
+    spec.vocab_from = args.vocab_from.clone();
+    let start = Instant::now();
+    write_deepseek2(&args.output, &spec)?;
+    let secs = start.elapsed().as_secs_f64();
+    let bytes = std::fs::metadata(&args.output).map_or(0, |m| m.len());
+    eprintln!(
+        "wrote {} (deepseek2 {}, {} layout, {} blocks, seed {}): {:.1} MB in {secs:.1} s, {:.0} MB/s",
+        args.output.display(),
+        args.preset,
+        args.layout,
+        spec.n_layer,
+        args.seed,
+        bytes as f64 / 1e6,
+        bytes as f64 / 1e6 / secs.max(1e-9),
     );
     Ok(())
 }

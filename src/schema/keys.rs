@@ -137,6 +137,9 @@ pub enum TokenizerKey {
 }
 
 impl TokenizerKey {
+    /// Every tokenizer key starts with this (used to copy a vocabulary between files).
+    pub const PREFIX: &'static str = "tokenizer.";
+
     pub fn name(self) -> &'static str {
         use TokenizerKey::*;
         match self {

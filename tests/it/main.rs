@@ -10,4 +10,5 @@ mod gguf_split;
 mod golden_llama_cpp;
 mod real_model;
 mod support;
+mod synth_deepseek2;
 mod tokenizer;
