@@ -9,9 +9,9 @@
 //! where the reference combines blocks as `acc += f(block integers)` in scalar floats,
 //! the kernels reduce each block to those integers and repeat the reference's float
 //! expression, so their result is bit-identical; where the reference uses 8 float lanes
-//! (Q3_K…Q6_K) or per-32 blocks (Q4_0, Q4_1, Q8_0), and in the x86 IQ1_S / IQ1_M
-//! kernels (where a per-block horizontal sum cost 15%), they accumulate in vector floats
-//! and differ only by summation order.
+//! (Q3_K…Q6_K) or per-32 blocks (Q4_0, Q4_1, Q8_0), and in the x86 IQ1_S, IQ1_M and
+//! IQ2_XXS kernels (where a per-block horizontal sum cost 15%), they accumulate in
+//! vector floats and differ only by summation order.
 //!
 //! Depends on: [`crate::blocks`], [`crate::tables`], [`crate::kernels`].
 

@@ -43,26 +43,29 @@ const WEIGHTS: [(GgmlType, &[usize]); 24] = [
 
 /// Kernels that reduce each block to the reference's integers and repeat its float
 /// expression: their results must be identical, not just close.
-const BIT_IDENTICAL: [GgmlType; 8] = [
+const BIT_IDENTICAL: [GgmlType; 10] = [
     GgmlType::Q2_K,
     GgmlType::IQ2_XS,
     GgmlType::IQ2_S,
     GgmlType::IQ3_XXS,
     GgmlType::IQ3_S,
+    GgmlType::IQ1_S,
+    GgmlType::IQ1_M,
     GgmlType::IQ2_XXS,
     GgmlType::TQ1_0,
     GgmlType::TQ2_0,
 ];
 
 /// Whether `ty` at level `isa` must equal the reference bit for bit: the
-/// [`BIT_IDENTICAL`] types everywhere, and IQ1_S / IQ1_M except where their x86 kernels
-/// accumulate blocks in 8 float lanes (AVX2 both, AVX-512 IQ1_M, which is the AVX2
-/// kernel); those differ by summation order, and single exact-mode blocks still prove
-/// their integers.
+/// [`BIT_IDENTICAL`] types, except where the x86 kernels accumulate blocks in 8 float
+/// lanes (IQ1_S at AVX2; IQ1_M and IQ2_XXS at AVX2 and at AVX-512, which uses the AVX2
+/// kernels for them). Those differ by summation order; single exact-mode blocks still
+/// prove their integers.
 fn bit_identical(isa: Isa, ty: GgmlType) -> bool {
+    let x86 = matches!(isa, Isa::Avx2 | Isa::Avx512 { .. });
     match ty {
-        GgmlType::IQ1_S => isa != Isa::Avx2,
-        GgmlType::IQ1_M => !matches!(isa, Isa::Avx2 | Isa::Avx512 { .. }),
+        GgmlType::IQ1_S if isa == Isa::Avx2 => false,
+        GgmlType::IQ1_M | GgmlType::IQ2_XXS if x86 => false,
         _ => BIT_IDENTICAL.contains(&ty),
     }
 }
@@ -260,14 +263,20 @@ fn every_isa_matches_the_scalar_reference_on_random_blocks() {
 }
 
 /// The AVX2 IQ1 kernels prepare the lookups of block i + 2 while multiplying block i
-/// (a four-slot ring): every row length around that distance and the ring's wrap,
-/// including the empty row, at every scale mode.
+/// (a four-slot ring), and IQ2_XXS works on pairs and halves of sub-blocks: every row
+/// length from 0 to 9 blocks, around that distance and the ring's wrap, at every scale
+/// mode.
 #[test]
-fn iq1_rows_of_every_length_around_the_lookahead() {
+fn iq1_and_iq2_xxs_rows_of_every_length_up_to_9_blocks() {
     let mut rng = Rng::new(0x1A1);
     let scalar = Kernels::new(Isa::Scalar);
+    let types = [
+        (GgmlType::IQ1_S, &[0usize][..]),
+        (GgmlType::IQ1_M, &[]),
+        (GgmlType::IQ2_XXS, &[0]),
+    ];
     for isa in Isa::all_supported() {
-        for (ty, offsets) in [(GgmlType::IQ1_S, &[0usize][..]), (GgmlType::IQ1_M, &[])] {
+        for (ty, offsets) in types {
             for mode in [Scales::Random, Scales::Extreme, Scales::Exact] {
                 for n in 0..=9 {
                     let w = weights(&mut rng, ty, offsets, n, mode);

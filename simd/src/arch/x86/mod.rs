@@ -20,7 +20,7 @@ use crate::types::GgmlType;
 mod avx2_float;
 mod avx2_iq1;
 mod avx2_iq234;
-mod avx2_iquants;
+mod avx2_iq2xxs;
 mod avx2_kquants;
 mod avx2_legacy;
 mod avx2_ternary;
@@ -59,7 +59,7 @@ entry!(q5_k, avx2_kquants::vec_dot_q5_k);
 entry!(q6_k, avx2_kquants::vec_dot_q6_k);
 entry!(iq1_s, avx2_iq1::vec_dot_iq1_s);
 entry!(iq1_m, avx2_iq1::vec_dot_iq1_m);
-entry!(iq2_xxs, avx2_iquants::vec_dot_iq2_xxs);
+entry!(iq2_xxs, avx2_iq2xxs::vec_dot_iq2_xxs);
 entry!(tq1_0, avx2_ternary::vec_dot_tq1_0);
 entry!(tq2_0, avx2_ternary::vec_dot_tq2_0);
 
