@@ -50,8 +50,8 @@ impl ThinkMarker {
 }
 
 pub fn run(args: &ChatArgs) -> anyhow::Result<()> {
-    let sampler_cfg = args.sampling.config()?;
     let mut session = Session::load(&args.load.options())?;
+    let sampler_cfg = args.sampling.config(&session.sampling_defaults())?;
     let template =
         ChatTemplate::from_metadata(session.weights().file().metadata(), session.tokenizer())
             .map_err(crate::engine::EngineError::from)?;

@@ -9,12 +9,26 @@ use super::InfoArgs;
 use crate::gguf::GgufFile;
 use crate::inspect::{ModelSummary, Tally};
 use crate::schema::TensorRole;
+use crate::weights::placement::{MemoryPlan, R1_KV_BYTES_PER_TOKEN};
 
 pub fn run(args: &InfoArgs) -> anyhow::Result<()> {
     let file = GgufFile::open(&args.model)?;
     let summary = ModelSummary::of(&file, args.tensors);
+    let plan = if args.plan {
+        let h = summary
+            .hparams
+            .as_ref()
+            .map_err(|e| anyhow::anyhow!("no plan without hyper-parameters: {e}"))?;
+        let budget = args.ram_budget.unwrap_or_else(available_memory);
+        Some(MemoryPlan::of(&file, h, budget, args.ctx_size, 512))
+    } else {
+        None
+    };
     let text = if args.json {
         let mut v = serde_json::to_value(&summary).context("serializing the summary")?;
+        if let Some(p) = &plan {
+            v["plan"] = serde_json::to_value(p)?;
+        }
         if args.metadata {
             let md: serde_json::Map<String, serde_json::Value> = file
                 .metadata()
@@ -26,6 +40,9 @@ pub fn run(args: &InfoArgs) -> anyhow::Result<()> {
         serde_json::to_string_pretty(&v)? + "\n"
     } else {
         let mut s = render(&summary);
+        if let Some(p) = &plan {
+            s.push_str(&render_plan(p, summary.architecture.as_deref()));
+        }
         if args.metadata {
             s.push_str("\nmetadata:\n");
             for (k, v) in file.metadata().iter() {
@@ -73,6 +90,78 @@ fn tally_line(label: &str, t: &Tally, total: u64) -> String {
         gib(t.bytes),
         t.bytes
     )
+}
+
+/// Memory the OS could give us now without swapping.
+fn available_memory() -> u64 {
+    let mut sys = sysinfo::System::new();
+    sys.refresh_memory();
+    sys.available_memory()
+}
+
+fn render_plan(p: &MemoryPlan, arch: Option<&str>) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "\nplan for a {}-token context under a RAM budget of {}:",
+        p.n_ctx,
+        gib(p.ram_budget)
+    );
+    let _ = writeln!(
+        o,
+        "  resident weights  {:>12}",
+        gib(p.resident_weight_bytes)
+    );
+    if p.derived_bytes > 0 {
+        let _ = writeln!(
+            o,
+            "  derived k_b       {:>12}  (absorbed MLA from the legacy attn_kv_b, Q8_0)",
+            gib(p.derived_bytes)
+        );
+    }
+    let _ = writeln!(
+        o,
+        "  KV cache          {:>12}  ({} B per token)",
+        gib(p.kv_bytes),
+        p.kv_bytes_per_token
+    );
+    let _ = writeln!(
+        o,
+        "  scratch           {:>12}  (estimate, batch {})",
+        gib(p.scratch_bytes),
+        p.n_batch
+    );
+    let _ = writeln!(o, "  = must be in RAM  {:>12}", gib(p.resident_total()));
+    if p.experts > 0 {
+        let _ = writeln!(
+            o,
+            "  routed experts    {:>12}  ({} experts of {}); room for {} ({:.1}%)",
+            gib(p.routed_expert_bytes),
+            p.experts,
+            gib(p.expert_bytes),
+            p.cacheable_experts,
+            100.0 * p.cacheable_experts as f64 / p.experts as f64
+        );
+    }
+    let verdict = if p.fits_entirely {
+        "everything fits in RAM"
+    } else if p.fits && p.experts > 0 {
+        "fits; routed experts are paged from disk"
+    } else if p.fits {
+        "fits only partly: the OS will page weights from disk"
+    } else {
+        "does NOT fit: the resident part alone exceeds the budget"
+    };
+    let _ = writeln!(o, "  verdict: {verdict}");
+    if arch == Some("deepseek2") {
+        let _ = writeln!(
+            o,
+            "  (full DeepSeek-R1: {} B per token = 61 layers × (512 + 64) × 2 B; 32k context {})",
+            R1_KV_BYTES_PER_TOKEN,
+            gib(R1_KV_BYTES_PER_TOKEN * 32768)
+        );
+    }
+    o
 }
 
 fn render(s: &ModelSummary) -> String {

@@ -66,6 +66,65 @@ pub struct InfoArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Show the memory plan: resident weights, KV cache, scratch and room for routed
+    /// experts under the RAM budget, for the context size.
+    #[arg(long)]
+    pub plan: bool,
+    /// RAM budget for the plan, e.g. 20G or 512M (default: available memory now).
+    #[arg(long = "ram-budget", value_parser = parse_size)]
+    pub ram_budget: Option<u64>,
+    /// Context size for the plan in tokens.
+    #[arg(short = 'c', long = "ctx-size", default_value_t = 4096)]
+    pub ctx_size: u64,
+}
+
+/// A byte size: a number with an optional K, M, G or T suffix (powers of 1024; a
+/// trailing `B` or `iB` is accepted).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let t = t
+        .strip_suffix("iB")
+        .or_else(|| t.strip_suffix('B'))
+        .unwrap_or(t);
+    let (num, shift) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let shift = match c.to_ascii_uppercase() {
+                'K' => 10,
+                'M' => 20,
+                'G' => 30,
+                'T' => 40,
+                _ => return Err(format!("unknown size suffix {c:?} in {s:?} (K, M, G, T)")),
+            };
+            (&t[..i], shift)
+        }
+        _ => (t, 0),
+    };
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (e.g. 20G, 512M, 1073741824)"))?;
+    let bytes = v * (1u64 << shift) as f64;
+    if !(0.0..1.8e19).contains(&bytes) {
+        return Err(format!("{s:?} is not a usable size"));
+    }
+    Ok(bytes as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("20G"), Ok(20 << 30));
+        assert_eq!(parse_size("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_size("1.5k"), Ok(1536));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert!(parse_size("20X").is_err());
+        assert!(parse_size("-1G").is_err());
+        assert!(parse_size("1e30T").is_err());
+        assert!(parse_size("G").is_err());
+    }
 }
 
 #[derive(Debug, Args)]
@@ -125,18 +184,18 @@ impl LoadArgs {
 /// Sampling flags, with llama.cpp's names and defaults.
 #[derive(Debug, Args)]
 pub struct SamplingArgs {
-    /// Temperature; 0 = greedy.
-    #[arg(long = "temp", default_value_t = 0.8)]
-    pub temp: f32,
+    /// Temperature; 0 = greedy [default: 0.8; deepseek2: 0.6].
+    #[arg(long = "temp")]
+    pub temp: Option<f32>,
     /// Top-k (0 = off).
     #[arg(long = "top-k", default_value_t = 40)]
     pub top_k: i32,
-    /// Top-p (1.0 = off).
-    #[arg(long = "top-p", default_value_t = 0.95)]
-    pub top_p: f32,
-    /// Min-p (0 = off).
-    #[arg(long = "min-p", default_value_t = 0.05)]
-    pub min_p: f32,
+    /// Top-p (1.0 = off) [default: 0.95].
+    #[arg(long = "top-p")]
+    pub top_p: Option<f32>,
+    /// Min-p (0 = off) [default: 0.05; deepseek2 with ~1.58-bit experts: 0.1].
+    #[arg(long = "min-p")]
+    pub min_p: Option<f32>,
     /// Repetition penalty (1.0 = off).
     #[arg(long = "repeat-penalty", default_value_t = 1.0)]
     pub repeat_penalty: f32,

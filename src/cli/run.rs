@@ -6,31 +6,42 @@ use std::io::Write;
 use anyhow::Context;
 
 use super::{RunArgs, SamplingArgs};
-use crate::engine::{GenerateParams, Session};
+use crate::engine::{GenerateParams, SamplingDefaults, Session};
 use crate::sampler::{Sampler, SamplerConfig};
 
 impl SamplingArgs {
-    pub fn config(&self) -> anyhow::Result<SamplerConfig> {
+    /// The sampler settings: the user's flags, `defaults` for the ones left out. Says
+    /// on stderr when model-specific defaults were used.
+    pub fn config(&self, defaults: &SamplingDefaults) -> anyhow::Result<SamplerConfig> {
+        let temp = self.temp.unwrap_or(defaults.temp);
+        let top_p = self.top_p.unwrap_or(defaults.top_p);
+        let min_p = self.min_p.unwrap_or(defaults.min_p);
         anyhow::ensure!(
-            self.top_p > 0.0 && self.top_p <= 1.0,
-            "--top-p must be in (0, 1], got {}",
-            self.top_p
+            top_p > 0.0 && top_p <= 1.0,
+            "--top-p must be in (0, 1], got {top_p}"
         );
         anyhow::ensure!(
-            (0.0..=1.0).contains(&self.min_p),
-            "--min-p must be in [0, 1], got {}",
-            self.min_p
+            (0.0..=1.0).contains(&min_p),
+            "--min-p must be in [0, 1], got {min_p}"
         );
+        if let Some(why) = &defaults.reason {
+            if self.temp.is_none() || self.top_p.is_none() || self.min_p.is_none() {
+                eprintln!(
+                    "sampling: {why}: temperature {temp}, top-p {top_p}, min-p {min_p} \
+                     (override with --temp, --top-p, --min-p)"
+                );
+            }
+        }
         anyhow::ensure!(
             self.repeat_penalty > 0.0,
             "--repeat-penalty must be positive, got {}",
             self.repeat_penalty
         );
         Ok(SamplerConfig {
-            temperature: self.temp,
+            temperature: temp,
             top_k: self.top_k,
-            top_p: self.top_p,
-            min_p: self.min_p,
+            top_p,
+            min_p,
             repeat_penalty: self.repeat_penalty,
             presence_penalty: self.presence_penalty,
             frequency_penalty: self.frequency_penalty,
@@ -45,7 +56,6 @@ impl SamplingArgs {
 }
 
 pub fn run(args: &RunArgs) -> anyhow::Result<()> {
-    let sampler_cfg = args.sampling.config()?;
     let prompt = match (&args.prompt, &args.file) {
         (Some(p), None) => p.clone(),
         (None, Some(f)) => std::fs::read_to_string(f)
@@ -54,6 +64,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         (None, None) => anyhow::bail!("no prompt: use -p PROMPT or -f FILE"),
     };
     let mut session = Session::load(&args.load.options())?;
+    let sampler_cfg = args.sampling.config(&session.sampling_defaults())?;
     let tokens = session.tokenizer().encode(&prompt, true, true);
     let params = GenerateParams {
         n_predict: usize::try_from(args.n_predict).ok(),

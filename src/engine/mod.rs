@@ -5,6 +5,7 @@
 //!
 //! The only module that wires the data path together (DESIGN.md).
 
+mod defaults;
 mod generate;
 mod stop;
 
@@ -13,11 +14,12 @@ use std::time::Instant;
 
 use bitmoe_simd::Kernels;
 
+pub use defaults::{routed_expert_bpw, SamplingDefaults};
 pub use generate::{GenerateParams, Generation, StopReason};
 
 use crate::gguf::{GgufError, GgufFile};
 use crate::kv_cache::KvCache;
-use crate::model::blocks::Ctx;
+use crate::model::blocks::{Ctx, RouteRecord, RoutingTrace};
 use crate::model::{Model, ModelError};
 use crate::schema::{Hparams, SchemaError};
 use crate::tokenizer::{Tokenizer, TokenizerError};
@@ -113,6 +115,7 @@ pub struct Session {
     pos: usize,
     batch_size: usize,
     timings: Timings,
+    routing_trace: Option<RoutingTrace>,
 }
 
 /// Physical cores (sysinfo), or the logical count where unknown.
@@ -168,7 +171,31 @@ impl Session {
             pos: 0,
             batch_size: opts.batch_size,
             timings,
+            routing_trace: None,
         })
+    }
+
+    /// Starts (or stops) recording every MoE layer's expert choice per token.
+    pub fn trace_routing(&mut self, on: bool) {
+        self.routing_trace = on.then(RoutingTrace::default);
+    }
+
+    /// The expert choices recorded since the last call (empty when not tracing).
+    pub fn take_routing_trace(&mut self) -> Vec<RouteRecord> {
+        self.routing_trace
+            .as_mut()
+            .map(|t| std::mem::take(t.get_mut().unwrap_or_else(|e| e.into_inner())))
+            .unwrap_or_default()
+    }
+
+    /// KV-cache bytes one token takes over all layers.
+    pub fn kv_bytes_per_token(&self) -> usize {
+        self.cache.bytes_per_token()
+    }
+
+    /// Sampling values for flags the user left out (see [`SamplingDefaults`]).
+    pub fn sampling_defaults(&self) -> SamplingDefaults {
+        SamplingDefaults::for_model(self.hparams.arch, self.weights.file())
     }
 
     pub fn tokenizer(&self) -> &Tokenizer {
@@ -236,6 +263,7 @@ impl Session {
                 kernels: &self.kernels,
                 pool: &self.pool,
                 weights: &self.weights,
+                routing_trace: self.routing_trace.as_ref(),
             };
             let (model, cache, pos) = (&self.model, &mut self.cache, self.pos);
             // Inside the pool, so every matmul's fork-join stays among its workers.
@@ -254,6 +282,7 @@ impl Session {
             kernels: &self.kernels,
             pool: &self.pool,
             weights: &self.weights,
+            routing_trace: self.routing_trace.as_ref(),
         };
         let (model, cache, pos) = (&self.model, &mut self.cache, self.pos);
         let logits = self

@@ -1,5 +1,5 @@
 //! The model: ops (matmul over `simd::Kernels`, norms, RoPE, softmax), blocks (GQA
-//! attention, dense FFN) and architectures (llama, qwen2; deepseek2 comes next).
+//! and MLA attention, dense and MoE FFN) and architectures (llama, qwen2, deepseek2).
 //!
 //! [`Model`] is the one interface the engine uses: load from weights + hyper-parameters,
 //! make a cache, run a batch of tokens and get logits.
@@ -10,7 +10,9 @@ pub mod ops;
 
 use crate::kv_cache::{KvCache, KvError};
 use crate::schema::{Arch, Hparams};
+use crate::weights::experts::ExpertError;
 use crate::weights::{Weights, WeightsError};
+use archs::deepseek2::Deepseek2;
 use archs::dense::DenseTransformer;
 use blocks::Ctx;
 use ops::MatmulError;
@@ -24,6 +26,8 @@ pub enum ModelError {
     Kv(#[from] KvError),
     #[error(transparent)]
     Matmul(#[from] MatmulError),
+    #[error(transparent)]
+    Experts(#[from] ExpertError),
     #[error("not supported yet: {0}")]
     Unsupported(String),
     #[error("token id {token} is outside the vocabulary ({vocab} entries)")]
@@ -34,6 +38,7 @@ pub enum ModelError {
 #[derive(Debug)]
 pub enum Model {
     Dense(DenseTransformer),
+    Deepseek2(Deepseek2),
 }
 
 impl Model {
@@ -42,9 +47,8 @@ impl Model {
             Arch::Llama => archs::llama::config(h, w)?,
             Arch::Qwen2 => archs::qwen2::config(h)?,
             Arch::Deepseek2 => {
-                return Err(ModelError::Unsupported(
-                    "the deepseek2 forward pass (MLA + MoE) is not implemented yet".into(),
-                ))
+                let cfg = archs::deepseek2::config(h)?;
+                return Ok(Model::Deepseek2(Deepseek2::bind(w, cfg)?));
             }
         };
         Ok(Model::Dense(DenseTransformer::bind(w, cfg)?))
@@ -53,12 +57,14 @@ impl Model {
     pub fn vocab(&self) -> usize {
         match self {
             Model::Dense(m) => m.config().vocab,
+            Model::Deepseek2(m) => m.config().vocab,
         }
     }
 
     pub fn new_cache(&self, n_ctx: usize) -> KvCache {
         match self {
             Model::Dense(m) => m.new_cache(n_ctx),
+            Model::Deepseek2(m) => m.new_cache(n_ctx),
         }
     }
 
@@ -73,6 +79,7 @@ impl Model {
     ) -> Result<Vec<f32>, ModelError> {
         match self {
             Model::Dense(m) => m.forward(ctx, tokens, pos0, cache, all_logits),
+            Model::Deepseek2(m) => m.forward(ctx, tokens, pos0, cache, all_logits),
         }
     }
 }

@@ -6,6 +6,9 @@
 //! expert cache arrive with later issues and will sit behind this module.
 //! Depends on `gguf`, `schema` and `bitmoe_simd`'s type ids.
 
+pub mod experts;
+pub mod placement;
+
 use bitmoe_simd::GgmlType;
 
 use crate::gguf::{GgufFile, TensorInfo};
@@ -50,6 +53,16 @@ impl WeightRef {
     /// Rows (product of the other dimensions).
     pub fn rows(&self) -> usize {
         self.dims[1..].iter().product()
+    }
+
+    /// Bytes of the whole tensor.
+    pub fn n_bytes(&self) -> usize {
+        self.len
+    }
+
+    /// Which file of a split model holds it, and its absolute byte range there.
+    pub fn location(&self) -> (usize, std::ops::Range<usize>) {
+        (self.part, self.start..self.start + self.len)
     }
 }
 

@@ -3,6 +3,7 @@
 mod cli_dump;
 mod cli_info;
 mod cli_run;
+mod deepseek2;
 mod dense_models;
 mod gguf_malformed;
 mod gguf_roundtrip;

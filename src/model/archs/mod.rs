@@ -1,6 +1,7 @@
 //! One file per architecture: read hyper-parameters, bind tensors, run the forward pass
 //! on the shared blocks.
 
+pub mod deepseek2;
 pub mod dense;
 pub mod llama;
 pub mod qwen2;
@@ -12,7 +13,7 @@ use crate::gguf::PerLayer;
 use crate::schema::{Hparams, RopeScalingType};
 use dense::DenseConfig;
 
-fn uniform(name: &str, v: &PerLayer) -> Result<usize, ModelError> {
+pub(crate) fn uniform(name: &str, v: &PerLayer) -> Result<usize, ModelError> {
     match v {
         PerLayer::Uniform(x) => Ok(*x as usize),
         PerLayer::Layers(_) => Err(ModelError::Unsupported(format!("per-layer {name} values"))),

@@ -167,14 +167,13 @@ fn rows_per_task(rows: usize, threads: usize) -> usize {
     rows.div_ceil(tasks).max(MIN_ROWS)
 }
 
-/// `out[v][r] = dot(W[r], x[v])` for every vector `v` and row `r`, on `pool`.
-pub fn matmul(
+/// Checks that `w`, `x` and `out` fit together; the dot kernel for `w`.
+fn check(
     kernels: &Kernels,
-    pool: &rayon::ThreadPool,
     w: &QMatrix<'_>,
     x: &Activations,
-    out: &mut [f32],
-) -> Result<(), MatmulError> {
+    out: &[f32],
+) -> Result<bitmoe_simd::VecDotFn, MatmulError> {
     let expected_ty =
         w.ty.vec_dot_type()
             .ok_or(MatmulError::NoKernel { ty: w.ty })?;
@@ -192,9 +191,38 @@ pub fn matmul(
             found: out.len(),
         });
     }
-    let dot = kernels
+    kernels
         .vec_dot(w.ty)
-        .ok_or(MatmulError::NoKernel { ty: w.ty })?;
+        .ok_or(MatmulError::NoKernel { ty: w.ty })
+}
+
+/// [`matmul`] on the calling thread: for small matrices inside an outer parallel loop
+/// (MLA's per-head products), where a fork-join per call would cost more than the work.
+pub fn matmul_local(
+    kernels: &Kernels,
+    w: &QMatrix<'_>,
+    x: &Activations,
+    out: &mut [f32],
+) -> Result<(), MatmulError> {
+    let dot = check(kernels, w, x, out)?;
+    for r in 0..w.rows {
+        let row = w.row(r);
+        for v in 0..x.n {
+            out[v * w.rows + r] = dot(row, x.vector(v));
+        }
+    }
+    Ok(())
+}
+
+/// `out[v][r] = dot(W[r], x[v])` for every vector `v` and row `r`, on `pool`.
+pub fn matmul(
+    kernels: &Kernels,
+    pool: &rayon::ThreadPool,
+    w: &QMatrix<'_>,
+    x: &Activations,
+    out: &mut [f32],
+) -> Result<(), MatmulError> {
+    let dot = check(kernels, w, x, out)?;
     let chunk = rows_per_task(w.rows, pool.current_num_threads());
     if x.n == 1 {
         let a = x.vector(0);

@@ -7,7 +7,7 @@ pub mod rope;
 pub mod routing;
 
 pub use activation::{softmax, swiglu};
-pub use matmul::{matmul, Activations, MatmulError, QMatrix};
+pub use matmul::{matmul, matmul_local, Activations, MatmulError, QMatrix};
 pub use norm::rms_norm;
 pub use rope::{yarn_corr_dims, Rope, RopeMode};
 pub use routing::{ExpertGroups, Router, Selected};

@@ -48,6 +48,16 @@ impl Router {
     /// selection bias (`exp_probs_b`), if the layer has one. Returns the selected
     /// experts, best selection score first.
     pub fn route(&self, logits: &[f32], bias: Option<&[f32]>) -> Vec<Selected> {
+        self.route_with_margin(logits, bias).0
+    }
+
+    /// [`Router::route`], plus how close the choice was: the smallest gap between a
+    /// selection score that made the cut and one that did not (the last chosen expert vs
+    /// the best unchosen one, and with groups also the last kept group vs the best
+    /// dropped one). A gap near rounding error means another implementation may pick a
+    /// different expert (spec `moe-fidelity.md`). Infinite when nothing was left out.
+    pub fn route_with_margin(&self, logits: &[f32], bias: Option<&[f32]>) -> (Vec<Selected>, f32) {
+        let mut margin = f32::INFINITY;
         let n = logits.len();
         let probs: Vec<f32> = match self.gating {
             GatingFunc::Sigmoid => logits.iter().map(|&l| 1.0 / (1.0 + (-l).exp())).collect(),
@@ -84,13 +94,21 @@ impl Router {
                 })
                 .collect();
             group_scores.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+            let kept = g.topk_group.min(g.n_group);
+            if kept > 0 && kept < g.n_group {
+                margin = margin.min(group_scores[kept - 1].1 - group_scores[kept].1);
+            }
             for &(gi, _) in &group_scores[g.topk_group.min(g.n_group)..] {
                 sel[gi * size..(gi + 1) * size].fill(f32::NEG_INFINITY);
             }
         }
         let mut order: Vec<usize> = (0..n).collect();
         order.sort_by(|&a, &b| sel[b].total_cmp(&sel[a]).then(a.cmp(&b)));
-        order.truncate(self.n_used.min(n));
+        let k = self.n_used.min(n);
+        if k > 0 && k < n && sel[order[k]].is_finite() {
+            margin = margin.min(sel[order[k - 1]] - sel[order[k]]);
+        }
+        order.truncate(k);
         let mut out: Vec<Selected> = order
             .into_iter()
             .map(|e| Selected {
@@ -111,7 +129,7 @@ impl Router {
         for s in &mut out {
             s.weight *= self.scale;
         }
-        out
+        (out, margin)
     }
 }
 
@@ -160,6 +178,36 @@ mod tests {
         let mut chosen: Vec<usize> = grouped.iter().map(|x| x.expert).collect();
         chosen.sort_unstable();
         assert_eq!(chosen, [2, 3]);
+    }
+
+    #[test]
+    fn margins_measure_the_closest_call() {
+        let logits = [2.0, 1.0, 0.9, -1.0];
+        let (_, m) = r1(None).route_with_margin(&logits, None);
+        let sig = |x: f32| 1.0 / (1.0 + (-x).exp());
+        assert!((m - (sig(1.0) - sig(0.9))).abs() < 1e-6);
+        let two = Router {
+            n_used: 4,
+            ..r1(None)
+        };
+        assert_eq!(two.route_with_margin(&logits, None).1, f32::INFINITY);
+        // With groups (4 of 2 experts, keep 2) the closer of the two calls counts: here
+        // the last kept group (0.9, 0.9) against the dropped one (3, -6).
+        let groups = r1(Some(ExpertGroups {
+            n_group: 4,
+            topk_group: 2,
+        }));
+        let logits = [3.0, -6.0, 1.0, 1.0, 0.9, 0.9, -1.0, -1.0];
+        let (sel, m) = groups.route_with_margin(&logits, None);
+        assert_eq!(sel.len(), 2);
+        let group_gap = 2.0 * sig(0.9) - (sig(3.0) + sig(-6.0));
+        let expert_gap = sig(1.0) - sig(0.9);
+        assert!((m - expert_gap.min(group_gap)).abs() < 1e-6);
+        let logits = [3.0, -6.0, 1.0, 1.0, 1.0, 1.0, -1.0, -1.0];
+        let (_, m) =
+            groups.route_with_margin(&logits, Some(&[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]));
+        // Experts 2..5 tie: a zero margin.
+        assert_eq!(m, 0.0);
     }
 
     #[test]

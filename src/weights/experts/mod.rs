@@ -1,0 +1,107 @@
+//! Routed experts behind one interface: the MoE block computes routing, then asks an
+//! [`ExpertSource`] for the weights of (layer, expert). Today the only source is the
+//! mapped file ([`MmapExperts`], plain OS paging); the budgeted expert-paging cache
+//! implements the same trait, so the forward pass does not change when it arrives.
+//!
+//! The unit is one expert of one layer: its gate, up and down slices, each a 2-D
+//! slice of the 3-D `ffn_*_exps` tensors (`{k, rows, n_expert}`, experts outermost, so
+//! one expert's rows are contiguous in the file). The three may have different types.
+
+mod mmap;
+
+pub use mmap::MmapExperts;
+
+use crate::model::ops::QMatrix;
+use crate::schema::TensorKind;
+use crate::weights::{WeightRef, Weights, WeightsError};
+
+/// Why an expert's weights cannot be provided.
+#[derive(Debug, thiserror::Error)]
+pub enum ExpertError {
+    #[error("layer {layer} has no routed experts")]
+    NotMoeLayer { layer: usize },
+    #[error("expert {expert} of layer {layer} is out of range ({n_expert} experts)")]
+    OutOfRange {
+        layer: usize,
+        expert: usize,
+        n_expert: usize,
+    },
+}
+
+/// One expert's three matrices: gate `[n_ff_exp × d]`, up `[n_ff_exp × d]`, down
+/// `[d × n_ff_exp]` (rows × row length).
+#[derive(Debug, Clone, Copy)]
+pub struct ExpertMats<'a> {
+    pub gate: QMatrix<'a>,
+    pub up: QMatrix<'a>,
+    pub down: QMatrix<'a>,
+}
+
+/// Where routed-expert weights come from.
+pub trait ExpertSource: Send + Sync + std::fmt::Debug {
+    /// Announces every expert `layer` will use for the current batch before the first
+    /// is needed, so a cache can issue all its misses at once. Default: nothing to do.
+    fn request(&self, _layer: usize, _experts: &[usize]) {}
+
+    /// Runs `f` with the weights of `expert` of `layer` (waiting for them if they are
+    /// still being read). The matrices are valid only during the call.
+    fn with_expert(
+        &self,
+        weights: &Weights,
+        layer: usize,
+        expert: usize,
+        f: &mut dyn FnMut(ExpertMats<'_>),
+    ) -> Result<(), ExpertError>;
+}
+
+/// The three 3-D expert tensors of one MoE layer, bound and shape-checked.
+#[derive(Debug, Clone)]
+pub struct ExpertTensors {
+    pub gate: WeightRef, // [d, n_ff_exp, n_expert]
+    pub up: WeightRef,   // [d, n_ff_exp, n_expert]
+    pub down: WeightRef, // [n_ff_exp, d, n_expert]
+    pub n_expert: usize,
+}
+
+impl ExpertTensors {
+    pub fn bind(
+        w: &Weights,
+        layer: usize,
+        d: usize,
+        n_ff_exp: usize,
+        n_expert: usize,
+    ) -> Result<ExpertTensors, WeightsError> {
+        use TensorKind::*;
+        Ok(ExpertTensors {
+            gate: w.bind(FfnGateExps, layer, &[d, n_ff_exp, n_expert])?,
+            up: w.bind(FfnUpExps, layer, &[d, n_ff_exp, n_expert])?,
+            down: w.bind(FfnDownExps, layer, &[n_ff_exp, d, n_expert])?,
+            n_expert,
+        })
+    }
+
+    /// Bytes of one expert (gate + up + down).
+    pub fn expert_bytes(&self) -> usize {
+        [&self.gate, &self.up, &self.down]
+            .iter()
+            .map(|t| t.n_bytes() / self.n_expert)
+            .sum()
+    }
+
+    /// Expert `e`'s slice of `t`, a 2-D matrix of `t.dims[1]` rows.
+    fn slice<'w>(&self, weights: &'w Weights, t: &WeightRef, e: usize) -> QMatrix<'w> {
+        let bytes = weights.bytes(t);
+        let per = bytes.len() / self.n_expert;
+        QMatrix::new(t.ty, t.dims[0], t.dims[1], &bytes[e * per..(e + 1) * per])
+            .expect("shape and type checked at bind")
+    }
+
+    /// The matrices of expert `e` (< `n_expert`) straight from the mapped file.
+    pub fn mapped<'w>(&self, weights: &'w Weights, e: usize) -> ExpertMats<'w> {
+        ExpertMats {
+            gate: self.slice(weights, &self.gate, e),
+            up: self.slice(weights, &self.up, e),
+            down: self.slice(weights, &self.down, e),
+        }
+    }
+}
