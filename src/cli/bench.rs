@@ -19,6 +19,7 @@ use super::BenchArgs;
 use crate::engine::{LoadOptions, Session};
 use crate::schema::Arch;
 use crate::synth::{write_dense, DenseSpec};
+use crate::weights::experts::CacheStats;
 
 #[derive(Debug, Serialize)]
 struct Row {
@@ -32,7 +33,36 @@ struct Row {
     avg_ts: f64,
     stddev_ts: f64,
     samples_ts: Vec<f64>,
+    /// Expert cache over the measured repetitions (not the warm-up), when one is used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    experts: Option<ExpertColumns>,
     bitmoe_version: &'static str,
+}
+
+/// Expert-cache figures per test, per token.
+#[derive(Debug, Serialize)]
+struct ExpertColumns {
+    hit_rate: f64,
+    read_bytes_per_token: f64,
+    read_gbps: f64,
+    stall_ms_per_token: f64,
+}
+
+impl ExpertColumns {
+    fn between(a: &CacheStats, b: &CacheStats, tokens: usize, wall_s: f64) -> ExpertColumns {
+        let d = CacheStats {
+            hits: b.hits - a.hits,
+            misses: b.misses - a.misses,
+            ..*b
+        };
+        let bytes = (b.bytes_read - a.bytes_read) as f64;
+        ExpertColumns {
+            hit_rate: d.hit_rate(),
+            read_bytes_per_token: bytes / tokens.max(1) as f64,
+            read_gbps: bytes / wall_s.max(1e-9) / 1e9,
+            stall_ms_per_token: (b.stall_s - a.stall_s) * 1000.0 / tokens.max(1) as f64,
+        }
+    }
 }
 
 fn parse_list(s: &str, flag: &str) -> anyhow::Result<Vec<usize>> {
@@ -106,6 +136,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             ctx_size: n_ctx,
             batch_size: args.batch_size,
             pin_threads: false,
+            ..args.load_options(&model)
         })?;
         let file = s.weights().file();
         let size_bytes = file.total_tensor_bytes();
@@ -130,7 +161,11 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             );
         for (test, n, is_prompt) in tests {
             let mut samples = Vec::new();
+            let (mut before, mut measured_s) = (None, 0.0);
             for rep in 0..=args.repetitions {
+                if rep == 1 {
+                    before = s.expert_cache_stats();
+                }
                 s.reset();
                 let t0 = Instant::now();
                 if is_prompt {
@@ -143,8 +178,12 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
                 let secs = t0.elapsed().as_secs_f64();
                 if rep > 0 {
                     samples.push(n as f64 / secs); // rep 0 is the warm-up
+                    measured_s += secs;
                 }
             }
+            let experts = before
+                .zip(s.expert_cache_stats())
+                .map(|(a, b)| ExpertColumns::between(&a, &b, n * args.repetitions, measured_s));
             let (avg, sd) = mean_sd(&samples);
             if args.output == "md" {
                 eprintln!("  {test} t={t}: {avg:.2} ± {sd:.2} t/s");
@@ -160,6 +199,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
                 avg_ts: avg,
                 stddev_ts: sd,
                 samples_ts: samples,
+                experts,
                 bitmoe_version: env!("CARGO_PKG_VERSION"),
             });
         }
@@ -172,11 +212,29 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             }
         }
         _ => {
-            println!("| model | size | params | backend | threads | test | t/s |");
-            println!("| --- | ---: | ---: | --- | ---: | ---: | ---: |");
+            let cached = rows.iter().any(|r| r.experts.is_some());
+            let (head, rule) = if cached {
+                (
+                    " expert hits | read/token | read rate | stall/token |",
+                    " ---: | ---: | ---: | ---: |",
+                )
+            } else {
+                ("", "")
+            };
+            println!("| model | size | params | backend | threads | test | t/s |{head}");
+            println!("| --- | ---: | ---: | --- | ---: | ---: | ---: |{rule}");
             for r in &rows {
+                let e = r.experts.as_ref().map_or(String::new(), |e| {
+                    format!(
+                        " {:.1}% | {:.1} MB | {:.2} GB/s | {:.1} ms |",
+                        100.0 * e.hit_rate,
+                        e.read_bytes_per_token / 1e6,
+                        e.read_gbps,
+                        e.stall_ms_per_token
+                    )
+                });
                 println!(
-                    "| {} | {:.2} MiB | {:.2} M | CPU {} | {} | {} | {:.2} ± {:.2} |",
+                    "| {} | {:.2} MiB | {:.2} M | CPU {} | {} | {} | {:.2} ± {:.2} |{e}",
                     r.model,
                     r.size_bytes as f64 / (1 << 20) as f64,
                     r.params as f64 / 1e6,

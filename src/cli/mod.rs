@@ -167,6 +167,33 @@ pub struct LoadArgs {
     /// Pin worker threads to cores.
     #[arg(long = "pin-threads")]
     pub pin_threads: bool,
+    /// Routed experts: through the budgeted expert cache (direct reads), or plain OS
+    /// paging of the mapped file (mmap, llama.cpp's way); auto = the cache when the
+    /// model does not fit in the RAM budget.
+    #[arg(long = "experts", value_enum, default_value_t = ExpertsArg::Auto)]
+    pub experts: ExpertsArg,
+    /// RAM for weights, KV cache, scratch and the expert cache, e.g. 20G (default: the
+    /// memory available at start).
+    #[arg(long = "ram-budget", value_parser = parse_size)]
+    pub ram_budget: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExpertsArg {
+    Auto,
+    Cache,
+    Mmap,
+}
+
+impl ExpertsArg {
+    fn mode(self) -> crate::engine::ExpertsMode {
+        use crate::engine::ExpertsMode;
+        match self {
+            ExpertsArg::Auto => ExpertsMode::Auto,
+            ExpertsArg::Cache => ExpertsMode::Cache,
+            ExpertsArg::Mmap => ExpertsMode::Mmap,
+        }
+    }
 }
 
 impl LoadArgs {
@@ -177,6 +204,8 @@ impl LoadArgs {
             ctx_size: self.ctx_size,
             batch_size: self.batch_size,
             pin_threads: self.pin_threads,
+            experts: self.experts.mode(),
+            ram_budget: self.ram_budget,
         }
     }
 }
@@ -292,6 +321,24 @@ pub struct BenchArgs {
     /// Output format.
     #[arg(short = 'o', long = "output", default_value = "md", value_parser = ["md", "json", "jsonl"])]
     pub output: String,
+    /// Routed experts: cache, mmap or auto (as for run).
+    #[arg(long = "experts", value_enum, default_value_t = ExpertsArg::Auto)]
+    pub experts: ExpertsArg,
+    /// RAM budget (as for run), e.g. 4G.
+    #[arg(long = "ram-budget", value_parser = parse_size)]
+    pub ram_budget: Option<u64>,
+}
+
+impl BenchArgs {
+    /// Load options from the expert flags (the caller fills in the rest).
+    pub fn load_options(&self, model: &std::path::Path) -> crate::engine::LoadOptions {
+        crate::engine::LoadOptions {
+            model: model.to_path_buf(),
+            experts: self.experts.mode(),
+            ram_budget: self.ram_budget,
+            ..crate::engine::LoadOptions::default()
+        }
+    }
 }
 
 #[derive(Debug, Args)]

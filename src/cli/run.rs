@@ -95,11 +95,15 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
             "timings": timings,
             "threads": session.threads(),
             "isa": session.kernels().isa().name(),
+            "expert_cache": session.expert_cache_stats(),
         });
         writeln!(stdout, "{v}")?;
     } else {
         let _ = writeln!(stdout);
         eprint!("\n{}", timings.report());
+        if let Some(stats) = session.expert_cache_stats() {
+            eprintln!("{}", stats.report());
+        }
     }
     Ok(())
 }

@@ -20,9 +20,11 @@ pub use generate::{GenerateParams, Generation, StopReason};
 use crate::gguf::{GgufError, GgufFile};
 use crate::kv_cache::KvCache;
 use crate::model::blocks::{Ctx, RouteRecord, RoutingTrace};
-use crate::model::{Model, ModelError};
+use crate::model::{ExpertPlacement, Model, ModelError};
 use crate::schema::{Hparams, SchemaError};
 use crate::tokenizer::{Tokenizer, TokenizerError};
+use crate::weights::experts::CacheStats;
+use crate::weights::placement::MemoryPlan;
 use crate::weights::Weights;
 
 /// Why a session cannot load or run.
@@ -58,7 +60,40 @@ pub struct LoadOptions {
     pub batch_size: usize,
     /// Pin worker threads to cores.
     pub pin_threads: bool,
+    /// Where routed experts come from.
+    pub experts: ExpertsMode,
+    /// RAM the model may use (weights, KV cache, scratch, expert cache); `None`: the
+    /// memory available at load.
+    pub ram_budget: Option<u64>,
 }
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            model: PathBuf::new(),
+            threads: None,
+            ctx_size: 0,
+            batch_size: 512,
+            pin_threads: false,
+            experts: ExpertsMode::Auto,
+            ram_budget: None,
+        }
+    }
+}
+
+/// How routed experts are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpertsMode {
+    /// The expert cache when the whole model does not fit in the RAM budget, else mmap.
+    Auto,
+    /// Through the expert cache, always.
+    Cache,
+    /// Plain OS paging of the mapped file (llama.cpp's way; the baseline).
+    Mmap,
+}
+
+/// Reader threads of the expert cache: NVMe wants many requests in flight.
+const EXPERT_READERS: usize = 8;
 
 /// Wall-clock accounting in llama.cpp's terms.
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
@@ -118,6 +153,48 @@ pub struct Session {
     routing_trace: Option<RoutingTrace>,
 }
 
+/// Memory the OS could give now without swapping.
+pub fn available_memory() -> u64 {
+    let mut sys = sysinfo::System::new();
+    sys.refresh_memory();
+    sys.available_memory()
+}
+
+/// Decides where routed experts come from: the plan for the budget says whether the
+/// model fits whole; the cache gets what is left after resident weights, KV and scratch.
+fn expert_placement(
+    opts: &LoadOptions,
+    file: &GgufFile,
+    h: &Hparams,
+    n_ctx: usize,
+) -> Result<ExpertPlacement, EngineError> {
+    let has_experts = h
+        .deepseek2
+        .as_ref()
+        .is_some_and(|p| p.expert_count > 0 && p.leading_dense_blocks < h.common.n_layer);
+    if !has_experts || opts.experts == ExpertsMode::Mmap {
+        return Ok(ExpertPlacement::Mmap);
+    }
+    let budget = opts.ram_budget.unwrap_or_else(available_memory);
+    let plan = MemoryPlan::of(file, h, budget, n_ctx as u64, opts.batch_size as u64);
+    if opts.experts == ExpertsMode::Auto && plan.fits_entirely {
+        return Ok(ExpertPlacement::Mmap);
+    }
+    if !plan.fits {
+        return Err(EngineError::Option(format!(
+            "the RAM budget of {:.2} GiB is below what must stay resident ({:.2} GiB of \
+             weights, KV cache and scratch for {} positions); raise --ram-budget or lower -c",
+            budget as f64 / (1u64 << 30) as f64,
+            plan.resident_total() as f64 / (1u64 << 30) as f64,
+            n_ctx
+        )));
+    }
+    Ok(ExpertPlacement::Cache {
+        budget: budget - plan.resident_total(),
+        readers: EXPERT_READERS,
+    })
+}
+
 /// Physical cores (sysinfo), or the logical count where unknown.
 pub fn default_threads() -> usize {
     sysinfo::System::physical_core_count()
@@ -135,8 +212,14 @@ impl Session {
         let file = GgufFile::open(&opts.model)?;
         let hparams = Hparams::from_metadata(file.metadata())?;
         let tokenizer = Tokenizer::from_metadata(file.metadata())?;
+        let train_ctx = hparams.common.context_length as usize;
+        let n_ctx = match opts.ctx_size {
+            0 => train_ctx.clamp(1, 4096),
+            n => n,
+        };
+        let placement = expert_placement(opts, &file, &hparams, n_ctx)?;
         let weights = Weights::new(file);
-        let model = Model::load(&weights, &hparams)?;
+        let model = Model::load_with(&weights, &hparams, placement)?;
         let threads = opts.threads.unwrap_or_else(default_threads).max(1);
         let mut builder = rayon::ThreadPoolBuilder::new().num_threads(threads);
         if opts.pin_threads {
@@ -150,11 +233,6 @@ impl Session {
         let pool = builder
             .build()
             .map_err(|e| EngineError::ThreadPool(e.to_string()))?;
-        let train_ctx = hparams.common.context_length as usize;
-        let n_ctx = match opts.ctx_size {
-            0 => train_ctx.clamp(1, 4096),
-            n => n,
-        };
         let cache = model.new_cache(n_ctx);
         let timings = Timings {
             load_ms: t0.elapsed().as_secs_f64() * 1000.0,
@@ -186,6 +264,11 @@ impl Session {
             .as_mut()
             .map(|t| std::mem::take(t.get_mut().unwrap_or_else(|e| e.into_inner())))
             .unwrap_or_default()
+    }
+
+    /// The expert cache's counters, when experts go through one.
+    pub fn expert_cache_stats(&self) -> Option<CacheStats> {
+        self.model.expert_cache_stats()
     }
 
     /// KV-cache bytes one token takes over all layers.

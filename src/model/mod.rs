@@ -10,7 +10,7 @@ pub mod ops;
 
 use crate::kv_cache::{KvCache, KvError};
 use crate::schema::{Arch, Hparams};
-use crate::weights::experts::ExpertError;
+use crate::weights::experts::{CacheError, CacheStats, ExpertError};
 use crate::weights::{Weights, WeightsError};
 use archs::deepseek2::Deepseek2;
 use archs::dense::DenseTransformer;
@@ -28,10 +28,21 @@ pub enum ModelError {
     Matmul(#[from] MatmulError),
     #[error(transparent)]
     Experts(#[from] ExpertError),
+    #[error(transparent)]
+    Cache(#[from] CacheError),
     #[error("not supported yet: {0}")]
     Unsupported(String),
     #[error("token id {token} is outside the vocabulary ({vocab} entries)")]
     TokenOutOfRange { token: u32, vocab: usize },
+}
+
+/// Where routed experts are read from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ExpertPlacement {
+    /// Straight from the mapped file (the OS pages them).
+    Mmap,
+    /// Through the expert cache: at most `budget` bytes of slabs, `readers` I/O threads.
+    Cache { budget: u64, readers: usize },
 }
 
 /// A loaded model of any supported architecture.
@@ -42,13 +53,22 @@ pub enum Model {
 }
 
 impl Model {
+    /// Loads with routed experts (if any) read through the mapped file.
     pub fn load(w: &Weights, h: &Hparams) -> Result<Model, ModelError> {
+        Self::load_with(w, h, ExpertPlacement::Mmap)
+    }
+
+    pub fn load_with(
+        w: &Weights,
+        h: &Hparams,
+        experts: ExpertPlacement,
+    ) -> Result<Model, ModelError> {
         let cfg = match h.arch {
             Arch::Llama => archs::llama::config(h, w)?,
             Arch::Qwen2 => archs::qwen2::config(h)?,
             Arch::Deepseek2 => {
                 let cfg = archs::deepseek2::config(h)?;
-                return Ok(Model::Deepseek2(Deepseek2::bind(w, cfg)?));
+                return Ok(Model::Deepseek2(Deepseek2::bind(w, cfg, experts)?));
             }
         };
         Ok(Model::Dense(DenseTransformer::bind(w, cfg)?))
@@ -58,6 +78,14 @@ impl Model {
         match self {
             Model::Dense(m) => m.config().vocab,
             Model::Deepseek2(m) => m.config().vocab,
+        }
+    }
+
+    /// The expert cache's counters, when experts go through one.
+    pub fn expert_cache_stats(&self) -> Option<CacheStats> {
+        match self {
+            Model::Dense(_) => None,
+            Model::Deepseek2(m) => m.expert_cache_stats(),
         }
     }
 

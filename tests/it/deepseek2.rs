@@ -28,6 +28,7 @@ fn load(path: &Path, threads: usize) -> Session {
         ctx_size: 256,
         batch_size: 512,
         pin_threads: false,
+        ..LoadOptions::default()
     })
     .unwrap()
 }

@@ -16,6 +16,7 @@ fn session(path: &Path, threads: usize, batch: usize) -> Session {
         ctx_size: 256,
         batch_size: batch,
         pin_threads: false,
+        ..LoadOptions::default()
     })
     .unwrap()
 }

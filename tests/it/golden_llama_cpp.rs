@@ -43,6 +43,7 @@ fn check(path: &Path, g: &Golden, nmse_max: f64) {
         ctx_size: 512,
         batch_size: 512,
         pin_threads: false,
+        ..LoadOptions::default()
     })
     .unwrap();
     let prompt = s.tokenizer().encode(&g.prompt, true, true);

@@ -5,6 +5,7 @@ mod cli_info;
 mod cli_run;
 mod deepseek2;
 mod dense_models;
+mod expert_cache;
 mod gguf_malformed;
 mod gguf_roundtrip;
 mod gguf_split;

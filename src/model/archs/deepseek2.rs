@@ -17,9 +17,9 @@ use crate::model::blocks::mla_attention::{MlaAttention, MlaShape};
 use crate::model::blocks::moe_ffn::{MoeFfn, MoeShape};
 use crate::model::blocks::Ctx;
 use crate::model::ops::{rms_norm, ExpertGroups, Rope, RopeMode, Router};
-use crate::model::ModelError;
+use crate::model::{ExpertPlacement, ModelError};
 use crate::schema::{Deepseek2Params, Hparams, RopeScalingType, TensorKind};
-use crate::weights::experts::{ExpertSource, ExpertTensors, MmapExperts};
+use crate::weights::experts::{CacheStats, ExpertCache, ExpertSource, ExpertTensors, MmapExperts};
 use crate::weights::{WeightRef, Weights};
 
 /// Everything the deepseek2 forward pass needs to know.
@@ -142,8 +142,12 @@ pub struct Deepseek2 {
 }
 
 impl Deepseek2 {
-    /// Binds every tensor; routed experts are read from the mapped file.
-    pub fn bind(w: &Weights, cfg: Deepseek2Config) -> Result<Deepseek2, ModelError> {
+    /// Binds every tensor; routed experts are read as `placement` says.
+    pub fn bind(
+        w: &Weights,
+        cfg: Deepseek2Config,
+        placement: ExpertPlacement,
+    ) -> Result<Deepseek2, ModelError> {
         let m = cfg.moe;
         let expert_tensors = (0..cfg.n_layer)
             .map(|i| {
@@ -152,7 +156,25 @@ impl Deepseek2 {
                     .transpose()
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Self::bind_with(w, cfg, Box::new(MmapExperts::new(expert_tensors)))
+        let source: Box<dyn ExpertSource> = match placement {
+            ExpertPlacement::Mmap => Box::new(MmapExperts::new(expert_tensors)),
+            ExpertPlacement::Cache { budget, readers } => {
+                let paths: Vec<&std::path::Path> =
+                    w.file().parts().iter().map(|p| p.path()).collect();
+                Box::new(ExpertCache::new(
+                    &paths,
+                    expert_tensors,
+                    budget,
+                    cfg.router.n_used,
+                    readers,
+                )?)
+            }
+        };
+        Self::bind_with(w, cfg, source)
+    }
+
+    pub fn expert_cache_stats(&self) -> Option<CacheStats> {
+        self.experts.cache_stats()
     }
 
     /// Binds every tensor but the routed experts, which `experts` provides.

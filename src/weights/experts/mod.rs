@@ -7,8 +7,11 @@
 //! slice of the 3-D `ffn_*_exps` tensors (`{k, rows, n_expert}`, experts outermost, so
 //! one expert's rows are contiguous in the file). The three may have different types.
 
+mod cache;
+pub mod io;
 mod mmap;
 
+pub use cache::{CacheError, CacheStats, ExpertCache};
 pub use mmap::MmapExperts;
 
 use crate::model::ops::QMatrix;
@@ -26,6 +29,8 @@ pub enum ExpertError {
         expert: usize,
         n_expert: usize,
     },
+    #[error("{0}")]
+    Read(String),
 }
 
 /// One expert's three matrices: gate `[n_ff_exp × d]`, up `[n_ff_exp × d]`, down
@@ -52,6 +57,11 @@ pub trait ExpertSource: Send + Sync + std::fmt::Debug {
         expert: usize,
         f: &mut dyn FnMut(ExpertMats<'_>),
     ) -> Result<(), ExpertError>;
+
+    /// Cache counters, for sources that cache.
+    fn cache_stats(&self) -> Option<CacheStats> {
+        None
+    }
 }
 
 /// The three 3-D expert tensors of one MoE layer, bound and shape-checked.

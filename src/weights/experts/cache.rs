@@ -1,0 +1,560 @@
+//! The expert-paging cache: routed experts live in a fixed number of page-aligned
+//! slabs (the RAM budget left after resident weights, KV cache and scratch), filled by
+//! direct reads from the model files on reader threads.
+//!
+//! - Unit: one expert of one layer — its gate, up and down slices, each read as the
+//!   4 KiB-aligned span around it into its own aligned region of the slab.
+//! - [`ExpertSource::request`] (the router's choice for a layer) issues every miss at
+//!   once, as long as slots can be freed without waiting; [`ExpertSource::with_expert`]
+//!   computes on a cached expert at once and waits only for one still being read. A
+//!   request already in flight is joined, never issued twice. Demand reads go before
+//!   prefetches (two channels, `select!` with priority).
+//! - Eviction: the least recently used expert not in use. Slabs are allocated on first
+//!   need and recycled, never more than the capacity fixed at load.
+//! - Stats: hits, misses, prefetches, bytes, read time, time the forward pass stalled.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use crossbeam_channel::{select_biased, unbounded, Receiver, Sender};
+use serde::Serialize;
+
+use super::io::{aligned_span, AlignedBuf, ExpertFile, ALIGN};
+use super::{ExpertError, ExpertMats, ExpertSource, ExpertTensors};
+use crate::model::ops::QMatrix;
+use crate::weights::{WeightRef, Weights};
+
+/// One of an expert's three matrices inside its slab.
+#[derive(Debug, Clone, Copy)]
+struct Piece {
+    part: usize,
+    /// Aligned file offset of the span read.
+    file_start: u64,
+    span: usize,
+    /// Where the span goes in the slab, and where the matrix starts inside the span.
+    slab_offset: usize,
+    inner: usize,
+    len: usize,
+}
+
+/// Where each layer's experts are and what they are.
+#[derive(Debug)]
+struct LayerLayout {
+    tensors: ExpertTensors,
+    /// (first expert's absolute file offset, bytes per expert) of gate, up, down.
+    bases: [(usize, u64, usize); 3],
+    /// Slab offsets of the three spans (each span at most `max_span`).
+    max_spans: [usize; 3],
+}
+
+impl LayerLayout {
+    fn new(tensors: ExpertTensors) -> LayerLayout {
+        let base = |t: &WeightRef| {
+            let (part, range) = t.location();
+            (part, range.start as u64, range.len() / tensors.n_expert)
+        };
+        let bases = [base(&tensors.gate), base(&tensors.up), base(&tensors.down)];
+        // Worst-case aligned span of `per` bytes at any 32-byte-aligned offset.
+        let max_spans =
+            bases.map(|(_, _, per)| (per.div_ceil(ALIGN as usize) + 1) * ALIGN as usize);
+        LayerLayout {
+            tensors,
+            bases,
+            max_spans,
+        }
+    }
+
+    fn slab_bytes(&self) -> usize {
+        self.max_spans.iter().sum()
+    }
+
+    fn pieces(&self, e: usize) -> [Piece; 3] {
+        let mut slab_offset = 0;
+        std::array::from_fn(|i| {
+            let (part, first, per) = self.bases[i];
+            let offset = first + (e * per) as u64;
+            let (start, end, inner) = aligned_span(offset, per as u64);
+            let p = Piece {
+                part,
+                file_start: start,
+                span: (end - start) as usize,
+                slab_offset,
+                inner,
+                len: per,
+            };
+            slab_offset += self.max_spans[i];
+            p
+        })
+    }
+}
+
+/// Counters, readable while the model runs.
+#[derive(Debug, Default)]
+struct Counters {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    prefetches: AtomicU64,
+    bytes_read: AtomicU64,
+    read_ns: AtomicU64,
+    stall_ns: AtomicU64,
+    evictions: AtomicU64,
+}
+
+/// A snapshot of the cache's counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct CacheStats {
+    /// Experts a layer asked for that were already cached.
+    pub hits: u64,
+    /// Experts read because a layer asked for them.
+    pub misses: u64,
+    /// Experts read ahead of being asked for.
+    pub prefetches: u64,
+    pub evictions: u64,
+    pub bytes_read: u64,
+    /// Seconds reader threads spent reading (summed over threads).
+    pub read_s: f64,
+    /// Seconds the forward pass waited for reads.
+    pub stall_s: f64,
+    /// Experts the cache can hold, and the bytes of one slot.
+    pub capacity: usize,
+    pub slot_bytes: usize,
+    /// Reads bypass the page cache (O_DIRECT / F_NOCACHE).
+    pub direct: bool,
+}
+
+impl CacheStats {
+    pub fn hit_rate(&self) -> f64 {
+        let n = self.hits + self.misses;
+        if n == 0 {
+            0.0
+        } else {
+            self.hits as f64 / n as f64
+        }
+    }
+
+    /// One line for stderr after a run.
+    pub fn report(&self) -> String {
+        format!(
+            "expert cache: {} slots of {:.1} MiB, {} hits / {} misses ({:.1}% hits), {} evictions, \
+             {:.2} GB read{} in {:.2} s of reader time, {:.2} s stalled",
+            self.capacity,
+            self.slot_bytes as f64 / (1 << 20) as f64,
+            self.hits,
+            self.misses,
+            100.0 * self.hit_rate(),
+            self.evictions,
+            self.bytes_read as f64 / 1e9,
+            if self.direct { " direct" } else { " buffered" },
+            self.read_s,
+            self.stall_s,
+        )
+    }
+}
+
+enum Entry {
+    Loading,
+    Ready {
+        slab: Arc<AlignedBuf>,
+        last_used: u64,
+    },
+    Failed(String),
+}
+
+struct State {
+    map: HashMap<(usize, usize), Entry>,
+    free: Vec<AlignedBuf>,
+    allocated: usize,
+    tick: u64,
+}
+
+struct Shared {
+    layers: Vec<Option<LayerLayout>>,
+    files: Vec<ExpertFile>,
+    state: Mutex<State>,
+    ready: Condvar,
+    counters: Counters,
+    capacity: usize,
+    slot_bytes: usize,
+}
+
+struct Job {
+    layer: usize,
+    expert: usize,
+    buf: AlignedBuf,
+}
+
+/// Why the cache cannot be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("cannot open {path} for expert reads: {source}")]
+    Open {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "the RAM budget leaves room for {capacity} experts of {slot_mib:.1} MiB, but one layer \
+         needs {needed} at once (raise --ram-budget by at least {short_mib:.0} MiB, or use \
+         --experts mmap)"
+    )]
+    BudgetTooSmall {
+        capacity: usize,
+        needed: usize,
+        slot_mib: f64,
+        short_mib: f64,
+    },
+}
+
+pub struct ExpertCache {
+    shared: Arc<Shared>,
+    demand: Option<Sender<Job>>,
+    prefetch: Option<Sender<Job>>,
+    readers: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for ExpertCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExpertCache")
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl ExpertCache {
+    /// Bytes of one cache slot for these layers (the largest expert, aligned spans).
+    pub fn slot_bytes(layers: &[Option<ExpertTensors>]) -> usize {
+        layers
+            .iter()
+            .flatten()
+            .map(|t| LayerLayout::new(t.clone()).slab_bytes())
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// A cache over `layers` (per layer, `None` for dense ones) of the files `paths`
+    /// (split parts in order), holding at most `budget` bytes of slabs, with `readers`
+    /// I/O threads. `min_experts`: experts one layer uses at once (the smallest
+    /// workable capacity).
+    pub fn new(
+        paths: &[&Path],
+        layers: Vec<Option<ExpertTensors>>,
+        budget: u64,
+        min_experts: usize,
+        readers: usize,
+    ) -> Result<ExpertCache, CacheError> {
+        let slot_bytes = Self::slot_bytes(&layers).max(1);
+        let capacity = (budget / slot_bytes as u64) as usize;
+        if capacity < min_experts {
+            let mib = |b: f64| b / (1 << 20) as f64;
+            return Err(CacheError::BudgetTooSmall {
+                capacity,
+                needed: min_experts,
+                slot_mib: mib(slot_bytes as f64),
+                short_mib: mib((min_experts * slot_bytes) as f64 - budget as f64).max(1.0),
+            });
+        }
+        let files = paths
+            .iter()
+            .map(|p| {
+                ExpertFile::open(p).map_err(|source| CacheError::Open {
+                    path: p.display().to_string(),
+                    source,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let shared = Arc::new(Shared {
+            layers: layers
+                .into_iter()
+                .map(|l| l.map(LayerLayout::new))
+                .collect(),
+            files,
+            state: Mutex::new(State {
+                map: HashMap::new(),
+                free: Vec::new(),
+                allocated: 0,
+                tick: 0,
+            }),
+            ready: Condvar::new(),
+            counters: Counters::default(),
+            capacity,
+            slot_bytes,
+        });
+        let (demand_tx, demand_rx) = unbounded::<Job>();
+        let (prefetch_tx, prefetch_rx) = unbounded::<Job>();
+        let readers = (0..readers.max(1))
+            .map(|i| {
+                let (shared, demand, prefetch) =
+                    (shared.clone(), demand_rx.clone(), prefetch_rx.clone());
+                std::thread::Builder::new()
+                    .name(format!("bitmoe-io-{i}"))
+                    .spawn(move || reader(&shared, &demand, &prefetch))
+                    .expect("spawning an I/O thread")
+            })
+            .collect();
+        Ok(ExpertCache {
+            shared,
+            demand: Some(demand_tx),
+            prefetch: Some(prefetch_tx),
+            readers,
+        })
+    }
+
+    pub fn stats(&self) -> CacheStats {
+        let c = &self.shared.counters;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        CacheStats {
+            hits: get(&c.hits),
+            misses: get(&c.misses),
+            prefetches: get(&c.prefetches),
+            evictions: get(&c.evictions),
+            bytes_read: get(&c.bytes_read),
+            read_s: get(&c.read_ns) as f64 * 1e-9,
+            stall_s: get(&c.stall_ns) as f64 * 1e-9,
+            capacity: self.shared.capacity,
+            slot_bytes: self.shared.slot_bytes,
+            direct: self.shared.files.iter().all(|f| f.direct),
+        }
+    }
+
+    /// Issues a read of (layer, expert) unless it is cached or in flight, if a slab can
+    /// be had — at once, or (`wait`) after other reads complete or experts are released.
+    /// Returns the guard and whether the expert is now cached or on its way.
+    fn issue<'s>(
+        &'s self,
+        mut st: MutexGuard<'s, State>,
+        layer: usize,
+        expert: usize,
+        prefetch: bool,
+        wait: bool,
+    ) -> (MutexGuard<'s, State>, bool) {
+        if st.map.contains_key(&(layer, expert)) {
+            return (st, true);
+        }
+        let buf = loop {
+            if let Some(b) = take_slab(&self.shared, &mut st) {
+                break b;
+            }
+            if !wait {
+                return (st, false);
+            }
+            st = self
+                .shared
+                .ready
+                .wait(st)
+                .unwrap_or_else(|e| e.into_inner());
+            if st.map.contains_key(&(layer, expert)) {
+                return (st, true);
+            }
+        };
+        st.map.insert((layer, expert), Entry::Loading);
+        let counter = if prefetch {
+            &self.shared.counters.prefetches
+        } else {
+            &self.shared.counters.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        let tx = if prefetch {
+            &self.prefetch
+        } else {
+            &self.demand
+        };
+        let sent = tx
+            .as_ref()
+            .expect("senders live as long as the cache")
+            .send(Job { layer, expert, buf });
+        debug_assert!(sent.is_ok(), "reader threads outlive the cache's senders");
+        (st, true)
+    }
+}
+
+/// A free slab: from the free list, newly allocated under the capacity, or the least
+/// recently used expert nobody is using.
+fn take_slab(shared: &Shared, st: &mut State) -> Option<AlignedBuf> {
+    if let Some(b) = st.free.pop() {
+        return Some(b);
+    }
+    if st.allocated < shared.capacity {
+        if let Ok(b) = AlignedBuf::new(shared.slot_bytes) {
+            st.allocated += 1;
+            return Some(b);
+        }
+    }
+    let victim = st
+        .map
+        .iter()
+        .filter_map(|(k, e)| match e {
+            Entry::Ready { slab, last_used } if Arc::strong_count(slab) == 1 => {
+                Some((*last_used, *k))
+            }
+            _ => None,
+        })
+        .min()?
+        .1;
+    match st.map.remove(&victim) {
+        Some(Entry::Ready { slab, .. }) => {
+            shared.counters.evictions.fetch_add(1, Ordering::Relaxed);
+            Arc::try_unwrap(slab).ok()
+        }
+        _ => None,
+    }
+}
+
+fn reader(shared: &Shared, demand: &Receiver<Job>, prefetch: &Receiver<Job>) {
+    loop {
+        let job = select_biased! {
+            recv(demand) -> j => j,
+            recv(prefetch) -> j => j,
+        };
+        let Ok(mut job) = job else { return };
+        let t = Instant::now();
+        let layout = shared.layers[job.layer]
+            .as_ref()
+            .expect("jobs are issued for MoE layers only");
+        let mut result = Ok(());
+        let mut bytes = 0;
+        for p in layout.pieces(job.expert) {
+            let dst = &mut job.buf.as_mut_slice()[p.slab_offset..p.slab_offset + p.span];
+            if let Err(e) = shared.files[p.part].read_at(dst, p.file_start) {
+                result = Err(format!(
+                    "reading expert {} of layer {} ({} bytes at {}): {e}",
+                    job.expert, job.layer, p.span, p.file_start
+                ));
+                break;
+            }
+            bytes += p.span as u64;
+        }
+        let c = &shared.counters;
+        c.bytes_read.fetch_add(bytes, Ordering::Relaxed);
+        c.read_ns
+            .fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        let mut st = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.tick += 1;
+        let entry = match result {
+            Ok(()) => Entry::Ready {
+                slab: Arc::new(job.buf),
+                last_used: st.tick,
+            },
+            Err(msg) => {
+                st.free.push(job.buf);
+                Entry::Failed(msg)
+            }
+        };
+        st.map.insert((job.layer, job.expert), entry);
+        drop(st);
+        shared.ready.notify_all();
+    }
+}
+
+impl Drop for ExpertCache {
+    fn drop(&mut self) {
+        // Closing the channels ends the reader loops.
+        self.demand.take();
+        self.prefetch.take();
+        for h in self.readers.drain(..) {
+            let _ = h.join();
+        }
+    }
+}
+
+impl ExpertSource for ExpertCache {
+    fn cache_stats(&self) -> Option<CacheStats> {
+        Some(self.stats())
+    }
+
+    fn request(&self, layer: usize, experts: &[usize]) {
+        let mut st = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.tick += 1;
+        let tick = st.tick;
+        // Cached experts of this request are hits and count as just used, so issuing
+        // the misses does not evict them.
+        for &e in experts {
+            if let Some(Entry::Ready { last_used, .. }) = st.map.get_mut(&(layer, e)) {
+                *last_used = tick;
+                self.shared.counters.hits.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        for &e in experts {
+            let (g, issued) = self.issue(st, layer, e, false, false);
+            st = g;
+            if !issued {
+                break;
+            }
+        }
+    }
+
+    fn with_expert(
+        &self,
+        _weights: &Weights,
+        layer: usize,
+        expert: usize,
+        f: &mut dyn FnMut(ExpertMats<'_>),
+    ) -> Result<(), ExpertError> {
+        let layout = self
+            .shared
+            .layers
+            .get(layer)
+            .and_then(Option::as_ref)
+            .ok_or(ExpertError::NotMoeLayer { layer })?;
+        if expert >= layout.tensors.n_expert {
+            return Err(ExpertError::OutOfRange {
+                layer,
+                expert,
+                n_expert: layout.tensors.n_expert,
+            });
+        }
+        let mut st = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut waited = None;
+        let slab = loop {
+            let tick = st.tick;
+            match st.map.get_mut(&(layer, expert)) {
+                Some(Entry::Ready { slab, last_used }) => {
+                    *last_used = tick;
+                    break slab.clone();
+                }
+                Some(Entry::Failed(msg)) => {
+                    let msg = msg.clone();
+                    st.map.remove(&(layer, expert));
+                    return Err(ExpertError::Read(msg));
+                }
+                Some(Entry::Loading) => {}
+                None => {
+                    st = self.issue(st, layer, expert, false, true).0;
+                    continue;
+                }
+            }
+            waited.get_or_insert_with(Instant::now);
+            st = self
+                .shared
+                .ready
+                .wait(st)
+                .unwrap_or_else(|e| e.into_inner());
+        };
+        drop(st);
+        if let Some(t) = waited {
+            self.shared
+                .counters
+                .stall_ns
+                .fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        }
+        let pieces = layout.pieces(expert);
+        let t = &layout.tensors;
+        let bytes = slab.as_slice();
+        let mat = |p: &Piece, w: &WeightRef| {
+            let start = p.slab_offset + p.inner;
+            QMatrix::new(w.ty, w.dims[0], w.dims[1], &bytes[start..start + p.len])
+                .expect("shapes checked at bind")
+        };
+        f(ExpertMats {
+            gate: mat(&pieces[0], &t.gate),
+            up: mat(&pieces[1], &t.up),
+            down: mat(&pieces[2], &t.down),
+        });
+        drop(slab);
+        // A slab may have become evictable for a waiting issuer.
+        self.shared.ready.notify_all();
+        Ok(())
+    }
+}
