@@ -40,8 +40,9 @@ echo "== unconstrained reference tokens (--experts mmap, all in RAM)"
 REF=$("$BIN" run -m "$MODEL" -p "$PROMPT" -n "$NGEN" --temp 0 --json --experts mmap -c 256 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["tokens"])')
 echo "tokens $REF"
 
-for mode in cache mmap; do
+for mode in "cache" "cache --expert-prefetch" "mmap"; do
   echo "== --experts $mode under a $LIMIT cgroup limit, --ram-budget $BUDGET, cold"
+  # shellcheck disable=SC2086
   OUT=$(in_cgroup "$BIN" run -m "$MODEL" -p "$PROMPT" -n "$NGEN" --temp 0 --json -c 256 \
         --experts $mode --ram-budget "$BUDGET" 3>&2 2>/dev/null || true)
   echo "$OUT" | python3 -c '
@@ -60,6 +61,7 @@ if c:
     print("expert cache: %d slots, hits %.1f%%, %.2f GB read (%.1f MB/token), reader busy %.2f s, stalled %.2f s, direct %s" % (
         c["capacity"], 100 * c["hits"] / max(1, c["hits"] + c["misses"]), c["bytes_read"] / 1e9,
         c["bytes_read"] / 1e6 / n, c["read_s"], c["stall_s"], c["direct"]))
+    print("prefetch: %d read ahead, %d used, %d evicted unused" % (c["prefetches"], c["prefetch_hits"], c["prefetch_waste"]))
 ' "$REF"
 done
 

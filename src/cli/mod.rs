@@ -176,6 +176,11 @@ pub struct LoadArgs {
     /// memory available at start).
     #[arg(long = "ram-budget", value_parser = parse_size)]
     pub ram_budget: Option<u64>,
+    /// Read the next layer's guessed experts ahead (expert cache only; off by default:
+    /// on synthetic R1 files 61% of guesses were used and the extra reads cost more
+    /// than the stalls they saved — tools/cgroup_experts.sh).
+    #[arg(long = "expert-prefetch")]
+    pub expert_prefetch: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -206,6 +211,7 @@ impl LoadArgs {
             pin_threads: self.pin_threads,
             experts: self.experts.mode(),
             ram_budget: self.ram_budget,
+            expert_prefetch: self.expert_prefetch,
         }
     }
 }

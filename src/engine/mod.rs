@@ -65,6 +65,8 @@ pub struct LoadOptions {
     /// RAM the model may use (weights, KV cache, scratch, expert cache); `None`: the
     /// memory available at load.
     pub ram_budget: Option<u64>,
+    /// Let the expert cache read the next layer's guessed experts ahead.
+    pub expert_prefetch: bool,
 }
 
 impl Default for LoadOptions {
@@ -77,6 +79,7 @@ impl Default for LoadOptions {
             pin_threads: false,
             experts: ExpertsMode::Auto,
             ram_budget: None,
+            expert_prefetch: false,
         }
     }
 }
@@ -192,6 +195,7 @@ fn expert_placement(
     Ok(ExpertPlacement::Cache {
         budget: budget - plan.resident_total(),
         readers: EXPERT_READERS,
+        prefetch: opts.expert_prefetch,
     })
 }
 

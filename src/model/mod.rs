@@ -41,8 +41,13 @@ pub enum ModelError {
 pub enum ExpertPlacement {
     /// Straight from the mapped file (the OS pages them).
     Mmap,
-    /// Through the expert cache: at most `budget` bytes of slabs, `readers` I/O threads.
-    Cache { budget: u64, readers: usize },
+    /// Through the expert cache: at most `budget` bytes of slabs, `readers` I/O threads,
+    /// optionally reading the next layer's guessed experts ahead.
+    Cache {
+        budget: u64,
+        readers: usize,
+        prefetch: bool,
+    },
 }
 
 /// A loaded model of any supported architecture.

@@ -158,7 +158,11 @@ impl Deepseek2 {
             .collect::<Result<Vec<_>, _>>()?;
         let source: Box<dyn ExpertSource> = match placement {
             ExpertPlacement::Mmap => Box::new(MmapExperts::new(expert_tensors)),
-            ExpertPlacement::Cache { budget, readers } => {
+            ExpertPlacement::Cache {
+                budget,
+                readers,
+                prefetch,
+            } => {
                 let paths: Vec<&std::path::Path> =
                     w.file().parts().iter().map(|p| p.path()).collect();
                 Box::new(ExpertCache::new(
@@ -167,6 +171,7 @@ impl Deepseek2 {
                     budget,
                     cfg.router.n_used,
                     readers,
+                    prefetch,
                 )?)
             }
         };
@@ -255,7 +260,13 @@ impl Deepseek2 {
                 .forward(ctx, &self.cfg.rope, i, &mut x, pos0, cache)?;
             match &layer.ffn {
                 Ffn::Dense(f) => f.forward(ctx, &mut x)?,
-                Ffn::Moe(f) => f.forward(ctx, self.experts.as_ref(), &mut x, pos0)?,
+                Ffn::Moe(f) => {
+                    let next = match self.layers.get(i + 1).map(|l| &l.ffn) {
+                        Some(Ffn::Moe(n)) => Some(n),
+                        _ => None,
+                    };
+                    f.forward(ctx, self.experts.as_ref(), &mut x, pos0, next)?
+                }
             }
         }
         let rows: Vec<&[f32]> = if all_logits {

@@ -99,13 +99,32 @@ impl MoeFfn {
         Ok(routes.into_iter().map(|(sel, _)| sel).collect())
     }
 
-    /// `x`: `[n][d]` at positions `pos0..`, updated in place (residual added).
+    /// The experts this layer would pick for the residual stream `x` as it is now: a
+    /// guess, made one layer early, of what to prefetch (the stream changes little from
+    /// one block to the next).
+    fn guess(&self, ctx: &Ctx<'_>, x: &[f32]) -> Result<Vec<usize>, ModelError> {
+        let h = rms_norm_rows(x, &self.norm, self.eps);
+        let logits = linear(ctx, &self.router, &h, None)?;
+        let mut experts: Vec<usize> = logits
+            .chunks_exact(self.router.rows())
+            .flat_map(|l| self.route.route(l, self.bias.as_deref()))
+            .map(|s| s.expert)
+            .collect();
+        experts.sort_unstable();
+        experts.dedup();
+        Ok(experts)
+    }
+
+    /// `x`: `[n][d]` at positions `pos0..`, updated in place (residual added). `next`:
+    /// the following MoE block, whose experts are guessed and prefetched once this
+    /// block's reads are issued.
     pub fn forward(
         &self,
         ctx: &Ctx<'_>,
         experts: &dyn ExpertSource,
         x: &mut [f32],
         pos0: usize,
+        next: Option<&MoeFfn>,
     ) -> Result<(), ModelError> {
         let d = self.norm.len();
         let h = rms_norm_rows(x, &self.norm, self.eps);
@@ -118,6 +137,9 @@ impl MoeFfn {
         }
         let wanted: Vec<usize> = users.keys().copied().collect();
         experts.request(self.layer, &wanted);
+        if let Some(next) = next.filter(|_| experts.prefetches()) {
+            experts.prefetch(next.layer, &next.guess(ctx, x)?);
+        }
         let mut y = vec![0f32; x.len()];
         for (&e, toks) in &users {
             let hs: Vec<f32> = toks

@@ -98,6 +98,8 @@ struct Counters {
     hits: AtomicU64,
     misses: AtomicU64,
     prefetches: AtomicU64,
+    prefetch_hits: AtomicU64,
+    prefetch_waste: AtomicU64,
     bytes_read: AtomicU64,
     read_ns: AtomicU64,
     stall_ns: AtomicU64,
@@ -111,8 +113,11 @@ pub struct CacheStats {
     pub hits: u64,
     /// Experts read because a layer asked for them.
     pub misses: u64,
-    /// Experts read ahead of being asked for.
+    /// Experts read ahead of being asked for (next layer's guessed choice), those later
+    /// asked for, and those evicted unused.
     pub prefetches: u64,
+    pub prefetch_hits: u64,
+    pub prefetch_waste: u64,
     pub evictions: u64,
     pub bytes_read: u64,
     /// Seconds reader threads spent reading (summed over threads).
@@ -156,10 +161,14 @@ impl CacheStats {
 }
 
 enum Entry {
-    Loading,
+    Loading {
+        prefetched: bool,
+    },
     Ready {
         slab: Arc<AlignedBuf>,
         last_used: u64,
+        /// Read ahead and not yet asked for.
+        prefetched: bool,
     },
     Failed(String),
 }
@@ -169,6 +178,9 @@ struct State {
     free: Vec<AlignedBuf>,
     allocated: usize,
     tick: u64,
+    /// Prefetches may not evict experts used at or after this tick (the current
+    /// layer's).
+    protect_from: u64,
 }
 
 struct Shared {
@@ -209,6 +221,7 @@ pub enum CacheError {
 }
 
 pub struct ExpertCache {
+    prefetch_on: bool,
     shared: Arc<Shared>,
     demand: Option<Sender<Job>>,
     prefetch: Option<Sender<Job>>,
@@ -237,13 +250,14 @@ impl ExpertCache {
     /// A cache over `layers` (per layer, `None` for dense ones) of the files `paths`
     /// (split parts in order), holding at most `budget` bytes of slabs, with `readers`
     /// I/O threads. `min_experts`: experts one layer uses at once (the smallest
-    /// workable capacity).
+    /// workable capacity). `prefetch`: accept next-layer guesses.
     pub fn new(
         paths: &[&Path],
         layers: Vec<Option<ExpertTensors>>,
         budget: u64,
         min_experts: usize,
         readers: usize,
+        prefetch: bool,
     ) -> Result<ExpertCache, CacheError> {
         let slot_bytes = Self::slot_bytes(&layers).max(1);
         let capacity = (budget / slot_bytes as u64) as usize;
@@ -276,6 +290,7 @@ impl ExpertCache {
                 free: Vec::new(),
                 allocated: 0,
                 tick: 0,
+                protect_from: 0,
             }),
             ready: Condvar::new(),
             counters: Counters::default(),
@@ -295,6 +310,7 @@ impl ExpertCache {
             })
             .collect();
         Ok(ExpertCache {
+            prefetch_on: prefetch,
             shared,
             demand: Some(demand_tx),
             prefetch: Some(prefetch_tx),
@@ -309,6 +325,8 @@ impl ExpertCache {
             hits: get(&c.hits),
             misses: get(&c.misses),
             prefetches: get(&c.prefetches),
+            prefetch_hits: get(&c.prefetch_hits),
+            prefetch_waste: get(&c.prefetch_waste),
             evictions: get(&c.evictions),
             bytes_read: get(&c.bytes_read),
             read_s: get(&c.read_ns) as f64 * 1e-9,
@@ -334,7 +352,7 @@ impl ExpertCache {
             return (st, true);
         }
         let buf = loop {
-            if let Some(b) = take_slab(&self.shared, &mut st) {
+            if let Some(b) = take_slab(&self.shared, &mut st, prefetch) {
                 break b;
             }
             if !wait {
@@ -349,7 +367,12 @@ impl ExpertCache {
                 return (st, true);
             }
         };
-        st.map.insert((layer, expert), Entry::Loading);
+        st.map.insert(
+            (layer, expert),
+            Entry::Loading {
+                prefetched: prefetch,
+            },
+        );
         let counter = if prefetch {
             &self.shared.counters.prefetches
         } else {
@@ -371,8 +394,10 @@ impl ExpertCache {
 }
 
 /// A free slab: from the free list, newly allocated under the capacity, or the least
-/// recently used expert nobody is using.
-fn take_slab(shared: &Shared, st: &mut State) -> Option<AlignedBuf> {
+/// recently used expert nobody is using (for a prefetch: not one of the current
+/// layer's).
+fn take_slab(shared: &Shared, st: &mut State, prefetch: bool) -> Option<AlignedBuf> {
+    let protect = if prefetch { st.protect_from } else { u64::MAX };
     if let Some(b) = st.free.pop() {
         return Some(b);
     }
@@ -386,16 +411,24 @@ fn take_slab(shared: &Shared, st: &mut State) -> Option<AlignedBuf> {
         .map
         .iter()
         .filter_map(|(k, e)| match e {
-            Entry::Ready { slab, last_used } if Arc::strong_count(slab) == 1 => {
-                Some((*last_used, *k))
-            }
+            Entry::Ready {
+                slab, last_used, ..
+            } if Arc::strong_count(slab) == 1 && *last_used < protect => Some((*last_used, *k)),
             _ => None,
         })
         .min()?
         .1;
     match st.map.remove(&victim) {
-        Some(Entry::Ready { slab, .. }) => {
+        Some(Entry::Ready {
+            slab, prefetched, ..
+        }) => {
             shared.counters.evictions.fetch_add(1, Ordering::Relaxed);
+            if prefetched {
+                shared
+                    .counters
+                    .prefetch_waste
+                    .fetch_add(1, Ordering::Relaxed);
+            }
             Arc::try_unwrap(slab).ok()
         }
         _ => None,
@@ -431,11 +464,17 @@ fn reader(shared: &Shared, demand: &Receiver<Job>, prefetch: &Receiver<Job>) {
         c.read_ns
             .fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
         let mut st = shared.state.lock().unwrap_or_else(|e| e.into_inner());
-        st.tick += 1;
+        let prefetched = matches!(
+            st.map.get(&(job.layer, job.expert)),
+            Some(Entry::Loading { prefetched: true })
+        );
+        // A prefetched expert counts as used long ago, so it goes first if unused.
+        let last_used = if prefetched { 0 } else { st.tick };
         let entry = match result {
             Ok(()) => Entry::Ready {
                 slab: Arc::new(job.buf),
-                last_used: st.tick,
+                last_used,
+                prefetched,
             },
             Err(msg) => {
                 st.free.push(job.buf);
@@ -468,16 +507,51 @@ impl ExpertSource for ExpertCache {
         let mut st = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
         st.tick += 1;
         let tick = st.tick;
+        st.protect_from = tick;
         // Cached experts of this request are hits and count as just used, so issuing
-        // the misses does not evict them.
+        // the misses does not evict them; prefetched ones (read or in flight) were good
+        // guesses.
+        let c = &self.shared.counters;
         for &e in experts {
-            if let Some(Entry::Ready { last_used, .. }) = st.map.get_mut(&(layer, e)) {
-                *last_used = tick;
-                self.shared.counters.hits.fetch_add(1, Ordering::Relaxed);
+            match st.map.get_mut(&(layer, e)) {
+                Some(Entry::Ready {
+                    last_used,
+                    prefetched,
+                    ..
+                }) => {
+                    *last_used = tick;
+                    c.hits.fetch_add(1, Ordering::Relaxed);
+                    if std::mem::take(prefetched) {
+                        c.prefetch_hits.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                Some(Entry::Loading { prefetched }) if *prefetched => {
+                    *prefetched = false;
+                    c.prefetch_hits.fetch_add(1, Ordering::Relaxed);
+                }
+                _ => {}
             }
         }
         for &e in experts {
             let (g, issued) = self.issue(st, layer, e, false, false);
+            st = g;
+            if !issued {
+                break;
+            }
+        }
+    }
+
+    fn prefetches(&self) -> bool {
+        self.prefetch_on
+    }
+
+    fn prefetch(&self, layer: usize, experts: &[usize]) {
+        if self.shared.layers.get(layer).is_none_or(Option::is_none) {
+            return;
+        }
+        let mut st = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
+        for &e in experts {
+            let (g, issued) = self.issue(st, layer, e, true, false);
             st = g;
             if !issued {
                 break;
@@ -510,7 +584,9 @@ impl ExpertSource for ExpertCache {
         let slab = loop {
             let tick = st.tick;
             match st.map.get_mut(&(layer, expert)) {
-                Some(Entry::Ready { slab, last_used }) => {
+                Some(Entry::Ready {
+                    slab, last_used, ..
+                }) => {
                     *last_used = tick;
                     break slab.clone();
                 }
@@ -519,7 +595,7 @@ impl ExpertSource for ExpertCache {
                     st.map.remove(&(layer, expert));
                     return Err(ExpertError::Read(msg));
                 }
-                Some(Entry::Loading) => {}
+                Some(Entry::Loading { .. }) => {}
                 None => {
                     st = self.issue(st, layer, expert, false, true).0;
                     continue;

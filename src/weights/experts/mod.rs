@@ -48,6 +48,15 @@ pub trait ExpertSource: Send + Sync + std::fmt::Debug {
     /// is needed, so a cache can issue all its misses at once. Default: nothing to do.
     fn request(&self, _layer: usize, _experts: &[usize]) {}
 
+    /// A guess at experts `layer` will want soon (read after every demand read, never
+    /// evicting the current layer's experts). Default: nothing to do.
+    fn prefetch(&self, _layer: usize, _experts: &[usize]) {}
+
+    /// Whether [`ExpertSource::prefetch`] does anything (guesses cost a router pass).
+    fn prefetches(&self) -> bool {
+        false
+    }
+
     /// Runs `f` with the weights of `expert` of `layer` (waiting for them if they are
     /// still being read). The matrices are valid only during the call.
     fn with_expert(
