@@ -150,5 +150,8 @@ fn prefetching_next_layer_guesses_changes_nothing_but_the_counters() {
     let st = stats.unwrap();
     // r1-tiny has 2 MoE layers: the first guesses for the second at every token.
     assert!(st.prefetches > 0, "{st:?}");
-    assert!(st.prefetch_hits + st.prefetch_waste <= st.prefetches, "{st:?}");
+    assert!(
+        st.prefetch_hits + st.prefetch_waste <= st.prefetches,
+        "{st:?}"
+    );
 }
