@@ -7,8 +7,12 @@
 //! - `gemv/{type}/{isa}/t{T}/{rows}x{k}`: `W · x` over a rotating set of matrices
 //!   totalling ≥ 512 MiB, so weights come from DRAM as in real decoding (expert up/gate
 //!   7168→2048, expert down 2048→7168, attention q_a 7168→1536, attn_output 16384→7168);
-//! - `gemm/{type}/{isa}/t2/n={8,32}`: `W · X` for 8 and 32 vectors (prefill; an expert
-//!   hit by several tokens), throughput in weight bytes per second.
+//! - `gemm/{type}/{isa}/t2/{rows}x{k}/n={n}`: `W · X` for n vectors, throughput in weight
+//!   bytes per second: every type at expert up 2048x7168 with n = 2, 4, 8, 32 (an expert
+//!   hit by a few tokens; prefill), and the attention / dense formats Q4_K, Q6_K at
+//!   attn_q_a 1536x7168 and attn_output 7168x16384 with n = 8, 32, 64 (prefill). The
+//!   fused `vec_dot_n` kernels decode each weight block once per 4 vectors, so GFLOPS =
+//!   bytes/s × n × 2·k / weight bytes grows with n.
 //!
 //! Filter with criterion's usual argument: `cargo bench --bench kernels -- gemv/iq1_s`.
 //! `BITMOE_BENCH_QUICK=1` shortens measurement for smoke runs.
@@ -177,14 +181,26 @@ fn bench_gemv(c: &mut Criterion) {
     g.finish();
 }
 
+/// (type, rows, k, vector counts) of the GEMM benchmarks.
+fn gemm_cases() -> Vec<(GgmlType, usize, usize, &'static [usize])> {
+    let mut cases: Vec<_> = TYPES
+        .iter()
+        .map(|&ty| (ty, 2048, 7168, &[2, 4, 8, 32][..]))
+        .collect();
+    for ty in [GgmlType::Q4_K, GgmlType::Q6_K] {
+        cases.push((ty, 1536, 7168, &[8, 32, 64]));
+        cases.push((ty, 7168, 16384, &[8, 32, 64]));
+    }
+    cases
+}
+
 fn bench_gemm(c: &mut Criterion) {
-    let (rows, k) = (2048, 7168);
     let mut g = group(c, "gemm");
-    for ty in TYPES {
+    for (ty, rows, k, ns) in gemm_cases() {
         let bytes = ty.row_bytes(k).unwrap() * rows;
         let copies = (ROTATION_BYTES / bytes).max(2);
         let weights = weight_bytes(bytes * copies, 5);
-        for n in [8, 32] {
+        for &n in ns {
             let x = floats(k * n, 6);
             g.throughput(Throughput::Bytes(bytes as u64));
             for isa in Isa::all_supported() {
@@ -193,7 +209,8 @@ fn bench_gemm(c: &mut Criterion) {
                 let p = pool(2);
                 let mut out = vec![0f32; rows * n];
                 let mut i = 0;
-                g.bench_function(format!("{}/{}/t2/n={n}", ty.name(), isa.name()), |b| {
+                let id = format!("{}/{}/t2/{rows}x{k}/n={n}", ty.name(), isa.name());
+                g.bench_function(id, |b| {
                     b.iter(|| {
                         let m = &weights[i * bytes..(i + 1) * bytes];
                         i = (i + 1) % copies;

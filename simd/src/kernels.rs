@@ -11,6 +11,18 @@
 //! blocks, matching lengths; violating them never panics or reads out of bounds, it
 //! only drops the trailing partial blocks.
 //!
+//! Multi-vector dots ([`VecDotN`], from [`Kernels::vec_dot_n`]): one weight row against
+//! several activation rows, for the GEMM of prefill and of experts hit by several
+//! tokens. A fused kernel ([`VecDotManyFn`]) decodes each weight block once and
+//! multiplies it with up to [`DOT_N_WIDTH`] activation rows while the decoded block
+//! is in registers; longer lists are taken in groups of that width. Types without one
+//! at the table's level fall back to calling their `vec_dot` once per row, so every
+//! type with a `vec_dot` has a `vec_dot_n`. Fused kernels are bit-identical to the
+//! `vec_dot` of their level (same integer lanes, same float operations in the same
+//! order). Dispatch rule: an ISA level that replaces a type's `vec_dot` also drops the
+//! fused kernel a lower level installed for it, so `vec_dot_n` always equals `vec_dot`
+//! of the same table (and AVX-512 keeps its own single-row kernels where it has them).
+//!
 //! Depends on: [`crate::blocks`], [`crate::isa`], [`crate::types`], `arch`.
 
 use crate::blocks::{float, iq1, iq2, iq3, iq4, kquants, legacy, q8, ternary};
@@ -24,6 +36,45 @@ pub type QuantizeFn = fn(x: &[f32], out: &mut [u8]);
 /// Dot product of a weight row `w` and an activation row `a` of its `vec_dot_type`,
 /// both holding the same number of elements.
 pub type VecDotFn = fn(w: &[u8], a: &[u8]) -> f32;
+/// Dots of one weight row `w` with each activation row of `acts`: `out[v] = dot(w,
+/// acts[v])` for `v < min(acts.len(), out.len())`, every `acts[v]` as for [`VecDotFn`],
+/// bit-identical to the type's [`VecDotFn`] of the same level. Fused kernels take
+/// `acts` in groups of [`DOT_N_WIDTH`].
+pub type VecDotManyFn = fn(w: &[u8], acts: &[&[u8]], out: &mut [f32]);
+
+/// How many activation rows a fused [`VecDotManyFn`] multiplies per pass over the
+/// weight row: its per-row accumulators (two 256-bit registers each on AVX2) and the
+/// decoded weight block must fit the 16 vector registers.
+pub const DOT_N_WIDTH: usize = 4;
+
+/// The multi-vector dot of one type: its fused kernel where the table's level has one,
+/// else its `vec_dot` once per activation row.
+#[derive(Clone, Copy, Debug)]
+pub struct VecDotN {
+    one: VecDotFn,
+    fused: Option<VecDotManyFn>,
+}
+
+impl VecDotN {
+    /// `out[v] = dot(w, acts[v])` for `v < min(acts.len(), out.len())`.
+    #[inline]
+    pub fn dot(&self, w: &[u8], acts: &[&[u8]], out: &mut [f32]) {
+        match self.fused {
+            Some(f) => f(w, acts, out),
+            None => {
+                for (o, a) in out.iter_mut().zip(acts) {
+                    *o = (self.one)(w, a);
+                }
+            }
+        }
+    }
+
+    /// Whether a fused kernel decodes each weight block once for [`DOT_N_WIDTH`] rows
+    /// (false: the per-row fallback).
+    pub fn is_fused(&self) -> bool {
+        self.fused.is_some()
+    }
+}
 
 /// The operations available for one type.
 #[derive(Clone, Copy, Debug)]
@@ -37,6 +88,9 @@ pub struct TypeKernels {
     /// This type (as weights) · its `vec_dot_type` (as activations); absent for the
     /// activation-only types Q8_1 and Q8_K.
     pub vec_dot: Option<VecDotFn>,
+    /// The fused multi-vector dot, where this level has one (see [`VecDotN`]); only
+    /// present together with `vec_dot`.
+    pub vec_dot_many: Option<VecDotManyFn>,
 }
 
 /// Function pointers for every [`GgmlType`], for one [`Isa`].
@@ -107,6 +161,7 @@ fn scalar_entry(ty: GgmlType) -> TypeKernels {
         dequantize,
         quantize,
         vec_dot,
+        vec_dot_many: None,
     }
 }
 
@@ -148,12 +203,39 @@ impl Kernels {
     pub fn vec_dot(&self, ty: GgmlType) -> Option<VecDotFn> {
         self.get(ty).vec_dot
     }
+
+    /// Dot of a `ty` weight row with several activation rows (see [`VecDotN`]); `None`
+    /// exactly where [`Kernels::vec_dot`] is.
+    pub fn vec_dot_n(&self, ty: GgmlType) -> Option<VecDotN> {
+        let e = self.get(ty);
+        Some(VecDotN {
+            one: e.vec_dot?,
+            fused: e.vec_dot_many,
+        })
+    }
 }
 
-/// Replaces the `vec_dot` of `ty` in a table (used by the `arch` modules).
+/// Replaces the `vec_dot` of `ty` in a table (used by the `arch` modules), dropping the
+/// fused multi-vector kernel of a lower level, which the new `vec_dot` supersedes.
 #[allow(dead_code)] // used by the arch modules on x86-64 / aarch64
 pub(crate) fn set_vec_dot(table: &mut [TypeKernels], ty: GgmlType, f: VecDotFn) {
     table[ty.slot()].vec_dot = Some(f);
+    table[ty.slot()].vec_dot_many = None;
+}
+
+/// Replaces the activation quantizer of `ty` (used by the x86-64 arch module); the
+/// replacement must produce the reference's bytes.
+#[allow(dead_code)] // used by the x86-64 arch module
+pub(crate) fn set_quantize(table: &mut [TypeKernels], ty: GgmlType, f: QuantizeFn) {
+    debug_assert!(table[ty.slot()].quantize.is_some());
+    table[ty.slot()].quantize = Some(f);
+}
+
+/// Installs the fused multi-vector dot of `ty` (after its `vec_dot` of the same level).
+#[allow(dead_code)] // used by the x86-64 arch module
+pub(crate) fn set_vec_dot_many(table: &mut [TypeKernels], ty: GgmlType, f: VecDotManyFn) {
+    debug_assert!(table[ty.slot()].vec_dot.is_some());
+    table[ty.slot()].vec_dot_many = Some(f);
 }
 
 #[cfg(test)]
@@ -168,6 +250,11 @@ mod tests {
             let e = k.get(t);
             assert_eq!(e.ty, t);
             assert_eq!(e.vec_dot.is_some(), t.vec_dot_type().is_some(), "{t:?}");
+            assert_eq!(k.vec_dot_n(t).is_some(), e.vec_dot.is_some(), "{t:?}");
+            assert!(
+                e.vec_dot_many.is_none(),
+                "{t:?}: the scalar level has no fused dots"
+            );
             if let Some(a) = t.vec_dot_type() {
                 assert!(k.quantize(a).is_some(), "{t:?} pairs with {a:?}");
             }

@@ -10,7 +10,9 @@
 //! 2. per matmul, the activation row is converted with
 //!    `kernels.quantize(w_type.vec_dot_type())` (f32 → Q8_K / Q8_0 / Q8_1 / F16 / BF16,
 //!    exactly as llama.cpp's CPU backend does);
-//! 3. per output, `kernels.vec_dot(w_type)` of a weight row and the converted row.
+//! 3. per output, `kernels.vec_dot(w_type)` of a weight row and the converted row; for
+//!    several activation rows, `kernels.vec_dot_n(w_type)`, which decodes each weight
+//!    block once for up to [`DOT_N_WIDTH`] of them.
 //!
 //! Modules, in dependency order: [`types`] (GGML ids and geometry) → [`tables`]
 //! (codebooks as embedded data) → [`blocks`] (layouts and scalar references, the
@@ -31,5 +33,7 @@ pub mod tables;
 pub mod types;
 
 pub use isa::Isa;
-pub use kernels::{DequantizeFn, Kernels, QuantizeFn, TypeKernels, VecDotFn};
+pub use kernels::{
+    DequantizeFn, Kernels, QuantizeFn, TypeKernels, VecDotFn, VecDotManyFn, VecDotN, DOT_N_WIDTH,
+};
 pub use types::GgmlType;

@@ -56,16 +56,23 @@ fn f64_budget(ty: GgmlType) -> f64 {
 }
 
 #[test]
-fn activation_quantizers_match_llama_cpp_bytes() {
-    let k = Kernels::new(Isa::Scalar);
-    for c in cases() {
-        let x = f32s(&testdata(&format!("dot/{}.x_f32.bin", c.file)));
-        let want = testdata(&format!("dot/{}.x_q.bin", c.file));
-        let mut got = vec![0u8; want.len()];
-        for (xr, gr) in x.chunks_exact(N).zip(got.chunks_exact_mut(want.len() / 4)) {
-            (k.quantize(c.act).unwrap())(xr, gr);
+fn activation_quantizers_match_llama_cpp_bytes_at_every_isa() {
+    for isa in Isa::all_supported() {
+        let k = Kernels::new(isa);
+        for c in cases() {
+            let x = f32s(&testdata(&format!("dot/{}.x_f32.bin", c.file)));
+            let want = testdata(&format!("dot/{}.x_q.bin", c.file));
+            let mut got = vec![0u8; want.len()];
+            for (xr, gr) in x.chunks_exact(N).zip(got.chunks_exact_mut(want.len() / 4)) {
+                (k.quantize(c.act).unwrap())(xr, gr);
+            }
+            assert!(
+                got == want,
+                "{} {}: activation bytes differ",
+                isa.name(),
+                c.file
+            );
         }
-        assert!(got == want, "{}: activation bytes differ", c.file);
     }
 }
 

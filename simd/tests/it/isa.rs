@@ -348,3 +348,182 @@ fn the_host_levels_are_listed_and_neon_is_never_missing_on_aarch64() {
         assert_eq!(Kernels::new(isa).isa(), isa);
     }
 }
+
+/// Rows `data[v]` copied into one buffer, each at an odd offset after the previous one
+/// (so no row starts aligned): (buffer, (start, len) of each row).
+fn misaligned_rows(data: &[Vec<u8>]) -> (Vec<u8>, Vec<(usize, usize)>) {
+    let mut buf = vec![0xEEu8; 3];
+    let mut at = Vec::new();
+    for (v, d) in data.iter().enumerate() {
+        buf.extend(std::iter::repeat_n(0xEE, 2 * v + 1));
+        at.push((buf.len(), d.len()));
+        buf.extend_from_slice(d);
+    }
+    buf.extend_from_slice(&[0xEE; 5]);
+    (buf, at)
+}
+
+/// `vec_dot_n` of every type at every level against the same level's `vec_dot` (bit for
+/// bit: the fused kernels repeat its arithmetic, and a batch must equal the same tokens
+/// one at a time) and the scalar
+/// reference: 1 to 9 activation rows (every group split of the fused kernels, which take
+/// 4 at a time), rows of 1, 2 and 7 blocks, misaligned starts, every scale mode.
+#[test]
+fn vec_dot_n_matches_vec_dot_for_1_to_9_rows_at_every_isa() {
+    let mut rng = Rng::new(0xD074);
+    let scalar = Kernels::new(Isa::Scalar);
+    for isa in Isa::all_supported() {
+        let simd = Kernels::new(isa);
+        for (ty, offsets) in WEIGHTS {
+            let act = ty.vec_dot_type().unwrap();
+            let one = simd.vec_dot(ty).unwrap();
+            let many = simd.vec_dot_n(ty).unwrap();
+            for mode in [Scales::Random, Scales::Extreme, Scales::Exact] {
+                for blocks in [1usize, 2, 7] {
+                    let blocks = if is_float(ty) { 37 * blocks } else { blocks };
+                    let elems = blocks * ty.block_size();
+                    let w = weights(&mut rng, ty, offsets, blocks, mode);
+                    let (wb, wo) = misaligned(&w, 1);
+                    let w_mis = &wb[wo..wo + w.len()];
+                    let mut wf = vec![0.0; elems];
+                    (scalar.dequantize(ty))(&w, &mut wf);
+                    for n in 1..=9 {
+                        let rows: Vec<Vec<u8>> = (0..n)
+                            .map(|_| activations(&mut rng, &scalar, act, elems, mode))
+                            .collect();
+                        let (buf, at) = misaligned_rows(&rows);
+                        let acts: Vec<&[u8]> = at.iter().map(|&(s, l)| &buf[s..s + l]).collect();
+                        // One spare output that must stay untouched.
+                        let mut out = vec![f32::NAN; n + 1];
+                        out[n] = 12345.0;
+                        many.dot(w_mis, &acts, &mut out[..n]);
+                        assert_eq!(out[n], 12345.0);
+                        for (v, a) in rows.iter().enumerate() {
+                            let ctx = format!(
+                                "{} {ty:?} {mode:?} blocks={blocks} n={n} v={v} fused={}",
+                                isa.name(),
+                                many.is_fused()
+                            );
+                            let got = out[v];
+                            let same_isa = one(&w, a);
+                            let reference = (scalar.vec_dot(ty).unwrap())(&w, a);
+                            let mut af = vec![0.0; elems];
+                            (scalar.dequantize(act))(a, &mut af);
+                            let (_, scale) = dot_f64(&wf, &af);
+                            assert!(got.is_finite(), "{ctx}: {got}");
+                            assert_eq!(got.to_bits(), same_isa.to_bits(), "{ctx}");
+                            if mode == Scales::Exact && (blocks == 1 || is_float(ty)) {
+                                assert_eq!(got, reference, "{ctx}: exact block sums");
+                            }
+                            for (want, what) in [(same_isa, "vec_dot"), (reference, "scalar")] {
+                                let err = (got as f64 - want as f64).abs();
+                                assert!(
+                                    err <= 2e-6 * scale + 1e-30,
+                                    "{ctx}: {got} vs {what} {want} (err {err:e}, scale {scale:e})"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The fused kernels exist where they were written: AVX2, and AVX-512 for the types
+/// that level has no `vec_dot` of its own (it drops the AVX2 fused kernel where it
+/// does); nowhere else.
+#[test]
+fn fused_vec_dot_n_kernels_are_installed_where_written() {
+    let fused_avx2 = [
+        GgmlType::IQ1_S,
+        GgmlType::IQ1_M,
+        GgmlType::IQ2_XXS,
+        GgmlType::Q4_K,
+        GgmlType::Q5_K,
+        GgmlType::Q6_K,
+    ];
+    let own_avx512 = [
+        GgmlType::Q8_0,
+        GgmlType::Q4_K,
+        GgmlType::IQ1_S,
+        GgmlType::TQ2_0,
+        GgmlType::TQ1_0,
+    ];
+    for isa in Isa::all_supported() {
+        let k = Kernels::new(isa);
+        for t in GgmlType::ALL {
+            let Some(many) = k.vec_dot_n(t) else {
+                assert!(k.vec_dot(t).is_none(), "{t:?}");
+                continue;
+            };
+            let want = match isa {
+                Isa::Avx2 => fused_avx2.contains(&t),
+                Isa::Avx512 { .. } => fused_avx2.contains(&t) && !own_avx512.contains(&t),
+                _ => false,
+            };
+            assert_eq!(many.is_fused(), want, "{} {t:?}", isa.name());
+        }
+    }
+}
+
+/// Activation quantizers of every level against the scalar ones, byte for byte: random
+/// rows at several magnitudes, rows whose products land exactly on .5 (ties to even),
+/// equal maxima of opposite sign (the first sets the sign), all-zero and subnormal
+/// blocks, several blocks, misaligned outputs.
+#[test]
+fn activation_quantizers_of_every_isa_give_the_reference_bytes() {
+    let mut rng = Rng::new(0x0A7);
+    let scalar = Kernels::new(Isa::Scalar);
+    let acts = [
+        GgmlType::F32,
+        GgmlType::F16,
+        GgmlType::BF16,
+        GgmlType::Q8_0,
+        GgmlType::Q8_1,
+        GgmlType::Q8_K,
+    ];
+    let mut rows: Vec<Vec<f32>> = Vec::new();
+    for e in [-30, -3, 0, 4, 20] {
+        rows.push((0..768).map(|_| rng.f32() * 2f32.powi(e)).collect());
+    }
+    // max = −127 gives iscale = 1 (Q8_K): halves are exact ties.
+    let mut ties: Vec<f32> = (0..256).map(|i| (i % 64) as f32 / 2.0 - 16.0).collect();
+    ties[7] = -127.0;
+    rows.push(ties);
+    // Equal magnitudes of opposite sign: the first one wins.
+    for first in [3.0f32, -3.0] {
+        let mut r: Vec<f32> = (0..256).map(|_| rng.f32()).collect();
+        r[40] = first;
+        r[200] = -first;
+        rows.push(r);
+    }
+    // A zero block, then one so small that −127/max overflows.
+    let mut zero_then_tiny = vec![0.0f32; 512];
+    zero_then_tiny[300] = 1e-40;
+    zero_then_tiny[301] = -2e-40;
+    rows.push(zero_then_tiny);
+    // Non-finite values (the reference's saturating casts decide the bytes).
+    for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+        let mut r: Vec<f32> = (0..512).map(|_| rng.f32()).collect();
+        r[77] = bad;
+        rows.push(r);
+    }
+    for isa in Isa::all_supported() {
+        let k = Kernels::new(isa);
+        for act in acts {
+            for (ri, x) in rows.iter().enumerate() {
+                let bytes = act.row_bytes(x.len()).unwrap();
+                let mut want = vec![0u8; bytes];
+                (scalar.quantize(act).unwrap())(x, &mut want);
+                let (mut buf, off) = misaligned(&vec![0u8; bytes], 3);
+                (k.quantize(act).unwrap())(x, &mut buf[off..off + bytes]);
+                assert!(
+                    buf[off..off + bytes] == want[..],
+                    "{} {act:?} row {ri}: bytes differ",
+                    isa.name()
+                );
+            }
+        }
+    }
+}

@@ -4,11 +4,20 @@
 //!
 //! Data flow, as in llama.cpp's CPU backend: the f32 activations are converted once to
 //! the weight type's `vec_dot_type` (Q8_K, Q8_0, Q8_1, F16, BF16 or F32), then every
-//! output is `vec_dot(weight row, activation row)`. Weights are streamed row by row and
-//! left to the hardware prefetcher: software prefetch of whole rows ahead made the GEMV
-//! ~1.4x slower here (Q4_K 16384×7168: 11.9 vs 16.9 GB/s at 2 threads, 6.3 vs 9.7 at
-//! 1, best of 3 passes over 512 MiB of rotating copies). In the GEMM every weight row is dotted with all `n` activation vectors while it is in
-//! L1, so the weights cross the memory bus once per call, not once per vector.
+//! output is a dot of a weight row and an activation row. Weights are streamed row by
+//! row and left to the hardware prefetcher: software prefetch of whole rows ahead made
+//! the GEMV ~1.4x slower here (Q4_K 16384×7168: 11.9 vs 16.9 GB/s at 2 threads, 6.3 vs
+//! 9.7 at 1, best of 3 passes over 512 MiB of rotating copies).
+//!
+//! GEMV (one vector): `vec_dot(row, x)` per row. GEMM (`n > 1`): `vec_dot_n`, which
+//! decodes each weight block once for a group of `DOT_N_WIDTH` (4) vectors instead of
+//! once per vector (the decode — grid lookups, nibble and scale unpacking — is most of
+//! a low-bit dot). Each task walks its rows in tiles of about [`TILE_BYTES`] of weights
+//! and, per tile, the vectors group by group: the tile stays in L2 while every group
+//! passes over it, and a group's activation rows stay in L1/L2 for the whole tile, so
+//! weights cross the memory bus once per call and activations once per tile.
+//! `vec_dot_n` is bit-identical to `vec_dot`, so a batch equals the same tokens one at
+//! a time.
 //!
 //! Threads: `pool.install` from outside the pool wakes a worker (tens of µs on a busy
 //! VM); the forward pass should run inside `pool.install` once per token so that each
@@ -18,7 +27,7 @@
 //! 2-D tensor, or one expert of a 3-D stack). Activations and outputs are row-major per
 //! vector: `x[v][k]`, `out[v][rows]`.
 
-use bitmoe_simd::{GgmlType, Kernels};
+use bitmoe_simd::{GgmlType, Kernels, VecDotN, DOT_N_WIDTH};
 use rayon::prelude::*;
 
 /// Why a matmul cannot run: shapes or types that do not fit.
@@ -155,7 +164,16 @@ impl Activations {
     fn vector(&self, v: usize) -> &[u8] {
         &self.data[v * self.row_bytes..(v + 1) * self.row_bytes]
     }
+
+    /// Every vector, as the row list `VecDotN::dot` takes.
+    fn vectors(&self) -> Vec<&[u8]> {
+        self.data.chunks_exact(self.row_bytes).collect()
+    }
 }
+
+/// Weight bytes per GEMM tile: a tile and a group of activation rows (4 × 19 KB at
+/// k = 16384 in Q8_K) fit a 512 KiB L2 with room to spare.
+const TILE_BYTES: usize = 128 << 10;
 
 /// Rows per parallel task: enough tasks for load balance, each large enough that the
 /// scheduling cost is noise next to streaming its weights.
@@ -165,13 +183,13 @@ fn rows_per_task(rows: usize, threads: usize) -> usize {
     rows.div_ceil(tasks).max(MIN_ROWS)
 }
 
-/// Checks that `w`, `x` and `out` fit together; the dot kernel for `w`.
+/// Checks that `w`, `x` and `out` fit together; the dot kernels for `w`.
 fn check(
     kernels: &Kernels,
     w: &QMatrix<'_>,
     x: &Activations,
     out: &[f32],
-) -> Result<bitmoe_simd::VecDotFn, MatmulError> {
+) -> Result<(bitmoe_simd::VecDotFn, VecDotN), MatmulError> {
     let expected_ty =
         w.ty.vec_dot_type()
             .ok_or(MatmulError::NoKernel { ty: w.ty })?;
@@ -189,9 +207,38 @@ fn check(
             found: out.len(),
         });
     }
-    kernels
-        .vec_dot(w.ty)
-        .ok_or(MatmulError::NoKernel { ty: w.ty })
+    let no_kernel = MatmulError::NoKernel { ty: w.ty };
+    let one = kernels.vec_dot(w.ty).ok_or(no_kernel.clone())?;
+    let many = kernels.vec_dot_n(w.ty).ok_or(no_kernel)?;
+    Ok((one, many))
+}
+
+/// Rows per GEMM tile of `w` (see [`TILE_BYTES`]).
+fn tile_rows(w: &QMatrix<'_>) -> usize {
+    (TILE_BYTES / w.row_bytes.max(1)).max(1)
+}
+
+/// `block[i][v] = dot(W[r0 + i], x[v])` for the rows of `block` ([rows][n]): tiles of
+/// `tile` rows, and per tile the vectors in groups of `DOT_N_WIDTH` (see the module
+/// notes).
+fn gemm_rows(
+    dot_n: VecDotN,
+    w: &QMatrix<'_>,
+    acts: &[&[u8]],
+    tile: usize,
+    r0: usize,
+    block: &mut [f32],
+) {
+    let n = acts.len();
+    for (t, tile_out) in block.chunks_mut(tile * n).enumerate() {
+        let t0 = r0 + t * tile;
+        for (g, group) in acts.chunks(DOT_N_WIDTH).enumerate() {
+            let v0 = g * DOT_N_WIDTH;
+            for (i, row_out) in tile_out.chunks_exact_mut(n).enumerate() {
+                dot_n.dot(w.row(t0 + i), group, &mut row_out[v0..v0 + group.len()]);
+            }
+        }
+    }
 }
 
 /// [`matmul`] on the calling thread: for small matrices inside an outer parallel loop
@@ -202,11 +249,13 @@ pub fn matmul_local(
     x: &Activations,
     out: &mut [f32],
 ) -> Result<(), MatmulError> {
-    let dot = check(kernels, w, x, out)?;
+    let (_, dot_n) = check(kernels, w, x, out)?;
+    let acts = x.vectors();
+    let mut vals = vec![0f32; x.n];
     for r in 0..w.rows {
-        let row = w.row(r);
-        for v in 0..x.n {
-            out[v * w.rows + r] = dot(row, x.vector(v));
+        dot_n.dot(w.row(r), &acts, &mut vals);
+        for (v, &val) in vals.iter().enumerate() {
+            out[v * w.rows + r] = val;
         }
     }
     Ok(())
@@ -220,7 +269,7 @@ pub fn matmul(
     x: &Activations,
     out: &mut [f32],
 ) -> Result<(), MatmulError> {
-    let dot = check(kernels, w, x, out)?;
+    let (dot, dot_n) = check(kernels, w, x, out)?;
     let chunk = rows_per_task(w.rows, pool.current_num_threads());
     if x.n == 1 {
         let a = x.vector(0);
@@ -237,6 +286,8 @@ pub fn matmul(
     // GEMM: each task computes a block of rows for all vectors into [rows][n] scratch,
     // then the blocks are scattered into [n][rows].
     let n = x.n;
+    let acts = x.vectors();
+    let tile = tile_rows(w);
     let blocks: Vec<(usize, Vec<f32>)> = pool.install(|| {
         (0..w.rows.div_ceil(chunk))
             .into_par_iter()
@@ -244,12 +295,7 @@ pub fn matmul(
                 let r0 = c * chunk;
                 let r1 = (r0 + chunk).min(w.rows);
                 let mut block = vec![0f32; (r1 - r0) * n];
-                for r in r0..r1 {
-                    let row = w.row(r);
-                    for v in 0..n {
-                        block[(r - r0) * n + v] = dot(row, x.vector(v));
-                    }
-                }
+                gemm_rows(dot_n, w, &acts, tile, r0, &mut block);
                 (r0, block)
             })
             .collect()
@@ -329,6 +375,91 @@ mod tests {
                             (o - e).abs() <= bound[i],
                             "{isa:?} t{threads} n{nv} [{i}]: {o} vs {e}"
                         );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Random weight bytes whose every aligned byte pair is a modest f16 (so any block
+    /// scale field is sane, as in the kernel benchmarks).
+    fn random_weights(n: usize, seed: u64) -> Vec<u8> {
+        let mut s = seed | 1;
+        (0..n)
+            .map(|i| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                if i % 2 == 1 {
+                    ((s as u8) & 0b1000_0011) | (0b01101 << 2)
+                } else {
+                    s as u8
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn gemm_equals_one_gemv_per_vector_bit_for_bit_for_the_fused_types_and_across_tiles() {
+        let (rows, k) = (45, 512);
+        let types = [
+            GgmlType::IQ1_S,
+            GgmlType::IQ2_XXS,
+            GgmlType::Q4_K,
+            GgmlType::Q5_K,
+            GgmlType::Q6_K,
+            GgmlType::Q8_0,
+        ];
+        let x: Vec<f32> = (0..13 * k)
+            .map(|i| ((i * 37) % 101) as f32 / 50.0 - 1.0)
+            .collect();
+        for isa in Isa::all_supported() {
+            let kernels = Kernels::new(isa);
+            for ty in types {
+                let data = random_weights(ty.row_bytes(k).unwrap() * rows, ty as u64 + 1);
+                let w = QMatrix::new(ty, k, rows, &data).unwrap();
+                for n in [2, 3, 4, 5, 8, 13] {
+                    let x = &x[..n * k];
+                    let acts = Activations::quantize(&kernels, ty, x, k).unwrap();
+                    // One GEMV per vector: the single-vector kernel.
+                    let mut want = vec![0f32; n * rows];
+                    for v in 0..n {
+                        let a =
+                            Activations::quantize(&kernels, ty, &x[v * k..(v + 1) * k], k).unwrap();
+                        matmul(
+                            &kernels,
+                            &pool(1),
+                            &w,
+                            &a,
+                            &mut want[v * rows..(v + 1) * rows],
+                        )
+                        .unwrap();
+                    }
+                    // Bit for bit: a batch must equal the same tokens one at a time.
+                    let close = |got: &[f32], what: &str| {
+                        for (i, (g, e)) in got.iter().zip(&want).enumerate() {
+                            assert_eq!(
+                                g.to_bits(),
+                                e.to_bits(),
+                                "{isa:?} {ty:?} n{n} {what} [{i}]: {g} vs {e}"
+                            );
+                        }
+                    };
+                    let mut out = vec![f32::NAN; n * rows];
+                    matmul(&kernels, &pool(2), &w, &acts, &mut out).unwrap();
+                    close(&out, "matmul");
+                    let mut out = vec![f32::NAN; n * rows];
+                    matmul_local(&kernels, &w, &acts, &mut out).unwrap();
+                    close(&out, "matmul_local");
+                    // Tiles of 1, 4 and 7 rows: every tile and group boundary.
+                    let dot_n = kernels.vec_dot_n(ty).unwrap();
+                    for tile in [1, 4, 7] {
+                        let mut block = vec![f32::NAN; rows * n];
+                        gemm_rows(dot_n, &w, &acts.vectors(), tile, 0, &mut block);
+                        let got: Vec<f32> = (0..n * rows)
+                            .map(|i| block[(i % rows) * n + i / rows])
+                            .collect();
+                        close(&got, &format!("tile {tile}"));
                     }
                 }
             }

@@ -17,7 +17,8 @@
 //! `(y ^ m) − m`. Two blocks ahead, like the IQ1 kernels: the shuffle pipes are the
 //! bottleneck here, and broadcasting words that were stored long before costs none.
 //! `B` is exact in every lane; the float result differs from the reference only by
-//! summation order.
+//! summation order. `vec_dot_n_iq2_xxs` shares the rows, masks and scales of each
+//! sub-block among up to 4 activation rows (GEMM).
 
 use core::arch::x86_64::*;
 
@@ -152,4 +153,50 @@ pub(super) fn vec_dot_iq2_xxs(w: &[u8], a: &[u8]) -> f32 {
         acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), acc);
     }
     0.125 * hsum_f32(acc)
+}
+
+/// IQ2_XXS × `N` Q8_K rows: each sub-block's grid rows, sign masks and scale are made
+/// once; the masks become ±1 bytes so that one `psignb` per activation row applies
+/// them (`y` is in −127..=127, so negation is exact, as with `(y ^ m) − m`). Per row:
+/// one load, `psignb`, `maddubs`, `madd` and add per sub-block. `out[v]` equals
+/// `vec_dot_iq2_xxs(w, a[v])` up to float summation order.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn vec_dot_n_iq2_xxs<const N: usize>(w: &[u8], a: &[&[u8]; N], out: &mut [f32; N]) {
+    let ys = a.map(as_blocks::<BlockQ8K>);
+    let xs = as_blocks::<BlockIQ2XXS>(w);
+    let xs = &xs[..ys.iter().fold(xs.len(), |m, y| m.min(y.len()))];
+    let mut ring = [Iq2xxsPlan::ZERO; SLOTS];
+    for (slot, x) in ring.iter_mut().zip(xs).take(AHEAD) {
+        *slot = Iq2xxsPlan::new(x);
+    }
+    let one = _mm256_set1_epi8(1);
+    let mut acc = [_mm256_setzero_ps(); N];
+    for (i, x) in xs.iter().enumerate() {
+        if let Some(ahead) = xs.get(i + AHEAD) {
+            ring[(i + AHEAD) % SLOTS] = Iq2xxsPlan::new(ahead);
+        }
+        let plan = &ring[i % SLOTS];
+        let y = ys.map(|y| &y[i]);
+        let mut sumi = [_mm256_setzero_si256(); N];
+        for ib in 0..8 {
+            let grid = |g: usize| &IQ2XXS_GRID[usize::from(x.qs[8 * ib + g])];
+            let q = join_rows([grid(0), grid(1), grid(2), grid(3)]);
+            let s = _mm256_or_si256(plan.sign_masks(ib), one);
+            let sc = _mm256_set1_epi32(plan.scales[2 * ib + 1] as i32);
+            for v in 0..N {
+                let yv = _mm256_sign_epi8(load256_i8(&y[v].qs[32 * ib..]), s);
+                let p = _mm256_maddubs_epi16(q, yv);
+                sumi[v] = _mm256_add_epi32(sumi[v], _mm256_madd_epi16(p, sc));
+            }
+        }
+        let dx = f16c(x.d);
+        for v in 0..N {
+            let d = _mm256_set1_ps(dx * y[v].d());
+            acc[v] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi[v]), acc[v]);
+        }
+    }
+    for v in 0..N {
+        out[v] = 0.125 * hsum_f32(acc[v]);
+    }
 }

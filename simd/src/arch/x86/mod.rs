@@ -1,7 +1,11 @@
 //! x86-64 kernels: AVX2 (+FMA, F16C) and AVX-512 (F, BW, VL, optionally VNNI).
 //!
 //! Owns: the shared 256-bit helpers (loads, horizontal sums, the signed int8 product
-//! idiom) and the installation of the kernels into a dispatch table. The kernels are
+//! idiom) and the installation of the kernels into a dispatch table: the single-row
+//! `vec_dot`s, the fused multi-row `vec_dot_n_*` kernels (IQ1_S, IQ1_M, IQ2_XXS, Q4_K,
+//! Q5_K, Q6_K: generic over the number of activation rows `N` ≤ 4, next to their
+//! single-row kernels, made safe and split into groups of 4 by `many!`) and the Q8_K
+//! activation quantizer (`avx2_quant`). The kernels are
 //! safe `#[target_feature]` functions; the only `unsafe` in them are unaligned loads from
 //! block fields whose length the types prove, and the calls from the safe table entries,
 //! whose soundness rests on `Kernels::new` having checked the CPU (see `arch`).
@@ -14,7 +18,9 @@
 
 use core::arch::x86_64::*;
 
-use crate::kernels::{set_vec_dot, TypeKernels, VecDotFn};
+use crate::kernels::{
+    set_quantize, set_vec_dot, set_vec_dot_many, TypeKernels, VecDotFn, VecDotManyFn, DOT_N_WIDTH,
+};
 use crate::types::GgmlType;
 
 mod avx2_float;
@@ -23,6 +29,7 @@ mod avx2_iq234;
 mod avx2_iq2xxs;
 mod avx2_kquants;
 mod avx2_legacy;
+mod avx2_quant;
 mod avx2_ternary;
 mod avx512;
 
@@ -34,6 +41,34 @@ macro_rules! entry {
             // was capped to `Isa::hardware()`, i.e. the CPU and OS enable every target
             // feature the kernel is compiled for (see `arch::install`).
             unsafe { $kernel(w, a) }
+        }
+    };
+}
+
+/// Makes a safe `VecDotManyFn` from a `#[target_feature]` kernel generic over the number
+/// of activation rows `N` (1..=`DOT_N_WIDTH`): `acts` is taken in groups of
+/// `DOT_N_WIDTH`, the last group by the instance of its size.
+macro_rules! many {
+    ($name:ident, $m:ident::$kernel:ident) => {
+        fn $name(w: &[u8], acts: &[&[u8]], out: &mut [f32]) {
+            const _: () = assert!(DOT_N_WIDTH == 4);
+            let n = acts.len().min(out.len());
+            for (a, o) in acts[..n]
+                .chunks(DOT_N_WIDTH)
+                .zip(out.chunks_mut(DOT_N_WIDTH))
+            {
+                // `chunks` of equal lengths 1..=DOT_N_WIDTH: the conversions cannot fail.
+                // SAFETY: as in `entry!`: only stored in a table whose level the CPU and
+                // OS enable.
+                unsafe {
+                    match a.len() {
+                        4 => $m::$kernel::<4>(w, a.try_into().unwrap(), o.try_into().unwrap()),
+                        3 => $m::$kernel::<3>(w, a.try_into().unwrap(), o.try_into().unwrap()),
+                        2 => $m::$kernel::<2>(w, a.try_into().unwrap(), o.try_into().unwrap()),
+                        _ => $m::$kernel::<1>(w, a.try_into().unwrap(), o.try_into().unwrap()),
+                    }
+                }
+            }
         }
     };
 }
@@ -91,10 +126,36 @@ const AVX2: [(GgmlType, VecDotFn); 24] = [
     (GgmlType::TQ2_0, tq2_0),
 ];
 
+many!(iq1_s_many, avx2_iq1::vec_dot_n_iq1_s);
+many!(iq1_m_many, avx2_iq1::vec_dot_n_iq1_m);
+many!(iq2_xxs_many, avx2_iq2xxs::vec_dot_n_iq2_xxs);
+many!(q4_k_many, avx2_kquants::vec_dot_n_q4_k);
+many!(q5_k_many, avx2_kquants::vec_dot_n_q5_k);
+many!(q6_k_many, avx2_kquants::vec_dot_n_q6_k);
+
+/// The fused multi-vector AVX2 kernels, by type (each after its `vec_dot` in `AVX2`).
+const AVX2_MANY: [(GgmlType, VecDotManyFn); 6] = [
+    (GgmlType::IQ1_S, iq1_s_many),
+    (GgmlType::IQ1_M, iq1_m_many),
+    (GgmlType::IQ2_XXS, iq2_xxs_many),
+    (GgmlType::Q4_K, q4_k_many),
+    (GgmlType::Q5_K, q5_k_many),
+    (GgmlType::Q6_K, q6_k_many),
+];
+
+fn quantize_q8_k(x: &[f32], out: &mut [u8]) {
+    // SAFETY: as in `entry!`: only stored in a table whose level the CPU and OS enable.
+    unsafe { avx2_quant::quantize_q8_k(x, out) }
+}
+
 /// Installs the AVX2 kernels. Caller: `arch::install` with AVX2 detected.
 pub(super) fn install_avx2(table: &mut [TypeKernels]) {
+    set_quantize(table, GgmlType::Q8_K, quantize_q8_k);
     for (ty, f) in AVX2 {
         set_vec_dot(table, ty, f);
+    }
+    for (ty, f) in AVX2_MANY {
+        set_vec_dot_many(table, ty, f);
     }
 }
 
