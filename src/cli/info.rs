@@ -19,7 +19,9 @@ pub fn run(args: &InfoArgs) -> anyhow::Result<()> {
             .hparams
             .as_ref()
             .map_err(|e| anyhow::anyhow!("no plan without hyper-parameters: {e}"))?;
-        let budget = args.ram_budget.unwrap_or_else(available_memory);
+        let budget = args
+            .ram_budget
+            .unwrap_or_else(crate::engine::available_memory);
         Some(MemoryPlan::of(&file, h, budget, args.ctx_size, 512))
     } else {
         None
@@ -90,13 +92,6 @@ fn tally_line(label: &str, t: &Tally, total: u64) -> String {
         gib(t.bytes),
         t.bytes
     )
-}
-
-/// Memory the OS could give us now without swapping.
-fn available_memory() -> u64 {
-    let mut sys = sysinfo::System::new();
-    sys.refresh_memory();
-    sys.available_memory()
 }
 
 fn render_plan(p: &MemoryPlan, arch: Option<&str>) -> String {

@@ -10,13 +10,12 @@
 //! Routed experts come from an [`ExpertSource`] (by default the mapped file).
 
 use super::{rope_from, uniform};
-use crate::kv_cache::{KvCache, KvError};
+use crate::kv_cache::KvCache;
 use crate::model::blocks::dense_ffn::DenseFfn;
-use crate::model::blocks::linear::linear;
 use crate::model::blocks::mla_attention::{MlaAttention, MlaShape};
 use crate::model::blocks::moe_ffn::{MoeFfn, MoeShape};
 use crate::model::blocks::Ctx;
-use crate::model::ops::{rms_norm, ExpertGroups, Rope, RopeMode, Router};
+use crate::model::ops::{ExpertGroups, Rope, RopeMode, Router};
 use crate::model::{ExpertPlacement, ModelError};
 use crate::schema::{Deepseek2Params, Hparams, RopeScalingType, TensorKind};
 use crate::weights::experts::{CacheStats, ExpertCache, ExpertSource, ExpertTensors, MmapExperts};
@@ -235,25 +234,7 @@ impl Deepseek2 {
         cache: &mut KvCache,
         all_logits: bool,
     ) -> Result<Vec<f32>, ModelError> {
-        let d = self.cfg.attn.d;
-        if pos0 + tokens.len() > cache.n_ctx() {
-            return Err(KvError::Full {
-                pos: pos0 + tokens.len(),
-                n_ctx: cache.n_ctx(),
-            }
-            .into());
-        }
-        let mut x = vec![0f32; tokens.len() * d];
-        for (&t, row) in tokens.iter().zip(x.chunks_exact_mut(d)) {
-            if t as usize >= self.cfg.vocab {
-                return Err(ModelError::TokenOutOfRange {
-                    token: t,
-                    vocab: self.cfg.vocab,
-                });
-            }
-            ctx.weights
-                .dequantize_row(ctx.kernels, &self.token_embd, t as usize, row);
-        }
+        let mut x = super::embed(ctx, &self.token_embd, tokens, pos0, cache)?;
         for (i, layer) in self.layers.iter().enumerate() {
             layer
                 .attn
@@ -269,15 +250,14 @@ impl Deepseek2 {
                 }
             }
         }
-        let rows: Vec<&[f32]> = if all_logits {
-            x.chunks_exact(d).collect()
-        } else {
-            x.chunks_exact(d).last().into_iter().collect()
-        };
-        let mut h = vec![0f32; rows.len() * d];
-        for (xi, hi) in rows.iter().zip(h.chunks_exact_mut(d)) {
-            rms_norm(xi, &self.output_norm, self.cfg.attn.eps, hi);
-        }
-        linear(ctx, &self.output, &h, None)
+        super::output_logits(
+            ctx,
+            &x,
+            &self.output_norm,
+            self.cfg.attn.eps,
+            &self.output,
+            None,
+            all_logits,
+        )
     }
 }

@@ -8,9 +8,8 @@
 use crate::kv_cache::KvCache;
 use crate::model::blocks::dense_ffn::DenseFfn;
 use crate::model::blocks::gqa_attention::{GqaAttention, GqaShape};
-use crate::model::blocks::linear::linear;
 use crate::model::blocks::Ctx;
-use crate::model::ops::{rms_norm, Rope};
+use crate::model::ops::Rope;
 use crate::model::ModelError;
 use crate::schema::TensorKind;
 use crate::weights::{WeightRef, Weights};
@@ -88,40 +87,21 @@ impl DenseTransformer {
         cache: &mut KvCache,
         all_logits: bool,
     ) -> Result<Vec<f32>, ModelError> {
-        let d = self.cfg.attn.d;
-        if pos0 + tokens.len() > cache.n_ctx() {
-            return Err(crate::kv_cache::KvError::Full {
-                pos: pos0 + tokens.len(),
-                n_ctx: cache.n_ctx(),
-            }
-            .into());
-        }
-        let mut x = vec![0f32; tokens.len() * d];
-        for (&t, row) in tokens.iter().zip(x.chunks_exact_mut(d)) {
-            if t as usize >= self.cfg.vocab {
-                return Err(ModelError::TokenOutOfRange {
-                    token: t,
-                    vocab: self.cfg.vocab,
-                });
-            }
-            ctx.weights
-                .dequantize_row(ctx.kernels, &self.token_embd, t as usize, row);
-        }
+        let mut x = super::embed(ctx, &self.token_embd, tokens, pos0, cache)?;
         for (i, layer) in self.layers.iter().enumerate() {
             layer
                 .attn
                 .forward(ctx, &self.cfg.rope, i, &mut x, pos0, cache)?;
             layer.ffn.forward(ctx, &mut x)?;
         }
-        let rows: Vec<&[f32]> = if all_logits {
-            x.chunks_exact(d).collect()
-        } else {
-            x.chunks_exact(d).last().into_iter().collect()
-        };
-        let mut h = vec![0f32; rows.len() * d];
-        for (xi, hi) in rows.iter().zip(h.chunks_exact_mut(d)) {
-            rms_norm(xi, &self.output_norm, self.cfg.attn.eps, hi);
-        }
-        linear(ctx, &self.output, &h, self.output_bias.as_deref())
+        super::output_logits(
+            ctx,
+            &x,
+            &self.output_norm,
+            self.cfg.attn.eps,
+            &self.output,
+            self.output_bias.as_deref(),
+            all_logits,
+        )
     }
 }

@@ -7,10 +7,15 @@ pub mod llama;
 pub mod qwen2;
 
 use super::blocks::gqa_attention::GqaShape;
+use super::blocks::linear::linear;
+use super::blocks::Ctx;
+use super::ops::rms_norm;
 use super::ops::{yarn_corr_dims, Rope, RopeMode};
 use super::ModelError;
 use crate::gguf::PerLayer;
+use crate::kv_cache::{KvCache, KvError};
 use crate::schema::{Hparams, RopeScalingType};
+use crate::weights::WeightRef;
 use dense::DenseConfig;
 
 pub(crate) fn uniform(name: &str, v: &PerLayer) -> Result<usize, ModelError> {
@@ -18,6 +23,58 @@ pub(crate) fn uniform(name: &str, v: &PerLayer) -> Result<usize, ModelError> {
         PerLayer::Uniform(x) => Ok(*x as usize),
         PerLayer::Layers(_) => Err(ModelError::Unsupported(format!("per-layer {name} values"))),
     }
+}
+
+/// The residual stream for `tokens` at positions `pos0..`: their embedding rows, after
+/// checking that they fit the cache and the vocabulary.
+pub(crate) fn embed(
+    ctx: &Ctx<'_>,
+    token_embd: &WeightRef,
+    tokens: &[u32],
+    pos0: usize,
+    cache: &KvCache,
+) -> Result<Vec<f32>, ModelError> {
+    let (d, vocab) = (token_embd.k(), token_embd.rows());
+    if pos0 + tokens.len() > cache.n_ctx() {
+        return Err(KvError::Full {
+            pos: pos0 + tokens.len(),
+            n_ctx: cache.n_ctx(),
+        }
+        .into());
+    }
+    let mut x = vec![0f32; tokens.len() * d];
+    for (&t, row) in tokens.iter().zip(x.chunks_exact_mut(d)) {
+        if t as usize >= vocab {
+            return Err(ModelError::TokenOutOfRange { token: t, vocab });
+        }
+        ctx.weights
+            .dequantize_row(ctx.kernels, token_embd, t as usize, row);
+    }
+    Ok(x)
+}
+
+/// Final norm and output head over the last row of `x` (or every row when
+/// `all_logits`): `[rows][vocab]`.
+pub(crate) fn output_logits(
+    ctx: &Ctx<'_>,
+    x: &[f32],
+    norm: &[f32],
+    eps: f32,
+    output: &WeightRef,
+    bias: Option<&[f32]>,
+    all_logits: bool,
+) -> Result<Vec<f32>, ModelError> {
+    let d = norm.len();
+    let rows: Vec<&[f32]> = if all_logits {
+        x.chunks_exact(d).collect()
+    } else {
+        x.chunks_exact(d).last().into_iter().collect()
+    };
+    let mut h = vec![0f32; rows.len() * d];
+    for (xi, hi) in rows.iter().zip(h.chunks_exact_mut(d)) {
+        rms_norm(xi, norm, eps, hi);
+    }
+    linear(ctx, output, &h, bias)
 }
 
 /// RoPE settings shared by the dense architectures.

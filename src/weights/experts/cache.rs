@@ -24,7 +24,7 @@ use crossbeam_channel::{select_biased, unbounded, Receiver, Sender};
 use serde::Serialize;
 
 use super::io::{aligned_span, AlignedBuf, ExpertFile, ALIGN};
-use super::{ExpertError, ExpertMats, ExpertSource, ExpertTensors};
+use super::{moe_layer, ExpertError, ExpertMats, ExpertSource, ExpertTensors};
 use crate::model::ops::QMatrix;
 use crate::weights::{WeightRef, Weights};
 
@@ -237,16 +237,6 @@ impl std::fmt::Debug for ExpertCache {
 }
 
 impl ExpertCache {
-    /// Bytes of one cache slot for these layers (the largest expert, aligned spans).
-    pub fn slot_bytes(layers: &[Option<ExpertTensors>]) -> usize {
-        layers
-            .iter()
-            .flatten()
-            .map(|t| LayerLayout::new(t.clone()).slab_bytes())
-            .max()
-            .unwrap_or(0)
-    }
-
     /// A cache over `layers` (per layer, `None` for dense ones) of the files `paths`
     /// (split parts in order), holding at most `budget` bytes of slabs, with `readers`
     /// I/O threads. `min_experts`: experts one layer uses at once (the smallest
@@ -259,7 +249,18 @@ impl ExpertCache {
         readers: usize,
         prefetch: bool,
     ) -> Result<ExpertCache, CacheError> {
-        let slot_bytes = Self::slot_bytes(&layers).max(1);
+        let layers: Vec<Option<LayerLayout>> = layers
+            .into_iter()
+            .map(|l| l.map(LayerLayout::new))
+            .collect();
+        // One slot holds the largest expert of any layer (aligned spans).
+        let slot_bytes = layers
+            .iter()
+            .flatten()
+            .map(LayerLayout::slab_bytes)
+            .max()
+            .unwrap_or(0)
+            .max(1);
         let capacity = (budget / slot_bytes as u64) as usize;
         if capacity < min_experts {
             let mib = |b: f64| b / (1 << 20) as f64;
@@ -280,10 +281,7 @@ impl ExpertCache {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let shared = Arc::new(Shared {
-            layers: layers
-                .into_iter()
-                .map(|l| l.map(LayerLayout::new))
-                .collect(),
+            layers,
             files,
             state: Mutex::new(State {
                 map: HashMap::new(),
@@ -566,19 +564,7 @@ impl ExpertSource for ExpertCache {
         expert: usize,
         f: &mut dyn FnMut(ExpertMats<'_>),
     ) -> Result<(), ExpertError> {
-        let layout = self
-            .shared
-            .layers
-            .get(layer)
-            .and_then(Option::as_ref)
-            .ok_or(ExpertError::NotMoeLayer { layer })?;
-        if expert >= layout.tensors.n_expert {
-            return Err(ExpertError::OutOfRange {
-                layer,
-                expert,
-                n_expert: layout.tensors.n_expert,
-            });
-        }
+        let layout = moe_layer(&self.shared.layers, |l| l.tensors.n_expert, layer, expert)?;
         let mut st = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
         let mut waited = None;
         let slab = loop {

@@ -2,7 +2,7 @@
 //! evicts them under memory pressure. The baseline the expert cache must beat
 //! (`--experts mmap`), and the right choice when the whole model fits in RAM.
 
-use super::{ExpertError, ExpertMats, ExpertSource, ExpertTensors};
+use super::{moe_layer, ExpertError, ExpertMats, ExpertSource, ExpertTensors};
 use crate::weights::Weights;
 
 #[derive(Debug)]
@@ -25,18 +25,7 @@ impl ExpertSource for MmapExperts {
         expert: usize,
         f: &mut dyn FnMut(ExpertMats<'_>),
     ) -> Result<(), ExpertError> {
-        let t = self
-            .layers
-            .get(layer)
-            .and_then(Option::as_ref)
-            .ok_or(ExpertError::NotMoeLayer { layer })?;
-        if expert >= t.n_expert {
-            return Err(ExpertError::OutOfRange {
-                layer,
-                expert,
-                n_expert: t.n_expert,
-            });
-        }
+        let t = moe_layer(&self.layers, |t| t.n_expert, layer, expert)?;
         f(t.mapped(weights, expert));
         Ok(())
     }

@@ -73,6 +73,29 @@ pub trait ExpertSource: Send + Sync + std::fmt::Debug {
     }
 }
 
+/// `layers[layer]`, checked to be a MoE layer that has `expert` — the argument checks
+/// every [`ExpertSource`] makes.
+fn moe_layer<T>(
+    layers: &[Option<T>],
+    n_expert: impl Fn(&T) -> usize,
+    layer: usize,
+    expert: usize,
+) -> Result<&T, ExpertError> {
+    let t = layers
+        .get(layer)
+        .and_then(Option::as_ref)
+        .ok_or(ExpertError::NotMoeLayer { layer })?;
+    let n_expert = n_expert(t);
+    if expert >= n_expert {
+        return Err(ExpertError::OutOfRange {
+            layer,
+            expert,
+            n_expert,
+        });
+    }
+    Ok(t)
+}
+
 /// The three 3-D expert tensors of one MoE layer, bound and shape-checked.
 #[derive(Debug, Clone)]
 pub struct ExpertTensors {
