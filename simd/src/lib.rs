@@ -29,6 +29,7 @@ pub mod blocks;
 pub mod isa;
 pub mod kernels;
 pub mod prefetch;
+pub mod quantize;
 pub mod tables;
 pub mod types;
 
