@@ -324,8 +324,15 @@ pub struct BenchArgs {
     /// Prompt tokens per forward pass.
     #[arg(short = 'b', long = "batch-size", default_value_t = 512)]
     pub batch_size: usize,
-    /// Output format.
-    #[arg(short = 'o', long = "output", default_value = "md", value_parser = ["md", "json", "jsonl"])]
+    /// Prompt then generation, timed together (`-pg 512,128`: test pp512+tg128);
+    /// repeatable.
+    #[arg(long = "pg", value_name = "PROMPT,GEN")]
+    pub prompt_gen: Vec<String>,
+    /// Context depths, comma-separated: tokens evaluated (untimed) before each test.
+    #[arg(short = 'd', long = "n-depth", default_value = "0")]
+    pub n_depth: String,
+    /// Output format (progress and notes go to stderr; none with json, jsonl, csv).
+    #[arg(short = 'o', long = "output", default_value = "md", value_parser = ["md", "json", "jsonl", "csv"])]
     pub output: String,
     /// Routed experts: cache, mmap or auto (as for run).
     #[arg(long = "experts", value_enum, default_value_t = ExpertsArg::Auto)]
@@ -352,11 +359,12 @@ pub struct SynthArgs {
     /// Architecture: llama, qwen2 or deepseek2.
     #[arg(long, default_value = "llama")]
     pub arch: String,
-    /// deepseek2 shape: r1-tiny (width 256, runs in milliseconds) or r1-wide
+    /// deepseek2 shape: r1-tiny (width 256, runs in milliseconds), r1-small (width
+    /// 2048, 64 experts, ~80 MB per MoE block; bench's default model) or r1-wide
     /// (DeepSeek-R1's widths, ~2.4 GB per MoE block).
     #[arg(long, default_value = "r1-tiny")]
     pub preset: String,
-    /// deepseek2: MoE blocks after the one dense block (default: 2).
+    /// deepseek2: MoE blocks after the one dense block (default: 2; r1-small: 6).
     #[arg(long)]
     pub moe_layers: Option<usize>,
     /// deepseek2 MLA layout: legacy (attn_kv_b, like the January-2025 R1 files) or
@@ -379,7 +387,7 @@ pub struct SynthArgs {
 
 /// Parses the command line and runs the command.
 pub fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(llama_bench_aliases(std::env::args_os()));
     match cli.command {
         Command::Info(args) => info::run(&args),
         Command::Copy(args) => copy::run(&args),
@@ -390,4 +398,20 @@ pub fn main() -> anyhow::Result<()> {
         Command::Bench(args) => bench::run(&args),
         Command::Synth(args) => synth::run(&args),
     }
+}
+
+/// llama-bench spells its prompt+generation flag `-pg`; clap's short flags are one
+/// letter, so `bench -pg` is read as `--pg`.
+fn llama_bench_aliases(args: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let args: Vec<_> = args.collect();
+    let is_bench = args.get(1).is_some_and(|a| a == "bench");
+    args.into_iter()
+        .map(|a| {
+            if is_bench && a == "-pg" {
+                "--pg".into()
+            } else {
+                a
+            }
+        })
+        .collect()
 }

@@ -40,8 +40,9 @@ fn deepseek2(args: &SynthArgs) -> anyhow::Result<()> {
             n_layer: 1 + n_moe,
             ..MoeSpec::r1_tiny()
         },
+        "r1-small" => MoeSpec::r1_small(args.moe_layers.unwrap_or(6)),
         "r1-wide" => MoeSpec::r1_wide(n_moe),
-        other => bail!("unknown deepseek2 preset {other:?} (r1-tiny, r1-wide)"),
+        other => bail!("unknown deepseek2 preset {other:?} (r1-tiny, r1-small, r1-wide)"),
     };
     spec.layout = match args.layout.as_str() {
         "legacy" => MlaLayout::Legacy,

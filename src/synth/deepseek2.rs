@@ -216,6 +216,33 @@ impl MoeSpec {
         }
     }
 
+    /// R1's structure at width 2048: 1 dense + `n_moe_layers` MoE blocks of 64 experts
+    /// (8 used, groups 8 / top 4) × 1024, ~80 MB of experts per block. With 6 MoE blocks
+    /// (~0.6 GB) it builds in seconds and decodes at tens of tokens/s on a laptop: the
+    /// model `bitmoe bench` uses when no `-m` is given.
+    pub fn r1_small(n_moe_layers: usize) -> MoeSpec {
+        MoeSpec {
+            n_embd: 2048,
+            n_layer: 1 + n_moe_layers,
+            n_dense_lead: 1,
+            n_head: 16,
+            q_lora_rank: 768,
+            kv_lora_rank: 512,
+            qk_nope: 128,
+            qk_rope: 64,
+            v_head: 128,
+            n_ff: 5632,
+            n_expert: 64,
+            n_expert_used: 8,
+            n_expert_shared: 1,
+            n_ff_exp: 1024,
+            groups: Some((8, 4)),
+            // Logits std ≈ output_std·√2048 ≈ 9.
+            output_std: 0.2,
+            ..MoeSpec::r1_tiny()
+        }
+    }
+
     /// R1's expert groups for this expert count: 8 groups, top 4 (tiny: 4 / 2).
     pub fn r1_groups(&self) -> (usize, usize) {
         if self.n_expert >= 64 {

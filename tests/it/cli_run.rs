@@ -1,4 +1,4 @@
-//! `bitmoe run` / `bench` as a user runs them: output on synthetic models, and one clear
+//! `bitmoe run` / `chat` as a user runs them: output on synthetic models, and one clear
 //! message with a non-zero exit (never a panic) for each kind of bad input.
 
 use std::process::{Command, Output};
@@ -97,43 +97,6 @@ fn bad_input_gives_one_clear_message() {
         "invalid value 'xml'",
     );
     fails_with(&bitmoe(&["bench", "-m", m, "-p", "12,x"]), "-p");
-}
-
-#[test]
-fn bench_json_on_a_synthetic_model() {
-    let dir = tempfile::tempdir().unwrap();
-    let m = dir.path().join("l.gguf");
-    write_dense(&m, &DenseSpec::tiny(Arch::Llama)).unwrap();
-    let out = bitmoe(&[
-        "bench",
-        "-m",
-        m.to_str().unwrap(),
-        "-p",
-        "16",
-        "-n",
-        "4",
-        "-r",
-        "2",
-        "-t",
-        "1,2",
-        "-o",
-        "json",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
-    let tests: Vec<(&str, u64)> = rows
-        .iter()
-        .map(|r| (r["test"].as_str().unwrap(), r["threads"].as_u64().unwrap()))
-        .collect();
-    assert_eq!(tests, [("pp16", 1), ("tg4", 1), ("pp16", 2), ("tg4", 2)]);
-    assert!(rows
-        .iter()
-        .all(|r| r["avg_ts"].as_f64().unwrap() > 0.0
-            && r["samples_ts"].as_array().unwrap().len() == 2));
 }
 
 /// Runs `bitmoe chat` on `model` with `input` on stdin; (stdout, stderr).

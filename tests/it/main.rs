@@ -1,5 +1,6 @@
 //! bitmoe's integration tests: one binary, one module per concern.
 
+mod cli_bench;
 mod cli_dump;
 mod cli_info;
 mod cli_run;
