@@ -23,6 +23,9 @@ const BOUNDS: &[(GgmlType, f64)] = &[
     (GgmlType::TQ1_0, 0.55),
     (GgmlType::TQ2_0, 0.55),
     (GgmlType::IQ4_XS, 0.1),
+    (GgmlType::IQ1_S, 0.6),
+    (GgmlType::IQ1_M, 0.55),
+    (GgmlType::IQ2_XXS, 0.45),
 ];
 
 /// xorshift64*: uniform and Gaussian values without a dependency.

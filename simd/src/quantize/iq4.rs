@@ -1,7 +1,7 @@
 //! IQ4_XS weight quantizer: `x ≈ d·(ls−32)·KV[c]` with the 16 non-linear IQ4_NL values.
 //!
 //! llama.cpp's `quantize_row_iq4_nl_impl(256, 32, …, ntry = 7)`: per 32-element
-//! sub-block start from the scale that maps the largest |x| to KV[0] = −127, try 15
+//! sub-block start from the scale that maps the largest |x| to `KV[0]` = −127, try 15
 //! scales `(k − 127)/max`, rounding each value to the nearest table entry and keeping
 //! the best `(Σ w q x)² / Σ w q²`; then `d = −max_scale/32`, `ls = round(scale/d)`.
 //! Then [`super::refine`] (neighbouring `ls`, least-squares `d`).

@@ -20,12 +20,15 @@
 //!
 //! Where we differ from llama.cpp it is always by adding candidates to a search and
 //! keeping the one with the lower weighted error measured on the values the dequantizer
-//! will actually produce (f16-rounded scales, real grid values): never worse on the
-//! objective than llama.cpp's choice, which is always among the candidates. Types and
-//! their modules: [`legacy`] Q8_0 Q4_0 Q4_1; [`kquants`] Q2_K…Q6_K; [`ternary`] TQ1_0
-//! TQ2_0; [`iq4`] IQ4_XS; [`iq1`] IQ1_S IQ1_M; [`iq2`] IQ2_XXS. Shared pieces: [`search`]
-//! (llama.cpp's scale searches `make_qx_quants`, `make_qkx3_quants`, `make_qp_quants`)
-//! and [`grid`] (codebook maps and nearest-neighbour lists, built once).
+//! will actually produce (f16-rounded scales, real codebook values): never worse on the
+//! objective than llama.cpp's choice, which is always among the candidates.
+//!
+//! Modules (private): `legacy` Q8_0 Q4_0 Q4_1; `kquants` Q2_K…Q6_K; `ternary` TQ1_0
+//! TQ2_0; `iq4` IQ4_XS; `iq1` IQ1_S IQ1_M; `iq2` IQ2_XXS. Shared pieces: `search`
+//! (llama.cpp's scale searches `make_qx_quants`, `make_qkx3_quants`, `make_qp_quants`),
+//! `refine` (neighbouring scale codes and a least-squares super-block scale after
+//! them), `oddscale` (the super-block scale of the codebook types for fixed codes) and
+//! `grid` (codebook maps and nearest-neighbour lists, built once).
 //!
 //! Depends on: [`crate::types`], [`crate::blocks`] (layouts, f16 conversion),
 //! [`crate::tables`] (codebooks).
@@ -34,9 +37,13 @@ use std::fmt;
 
 use crate::types::GgmlType;
 
+mod grid;
+mod iq1;
+mod iq2;
 mod iq4;
 mod kquants;
 mod legacy;
+mod oddscale;
 mod refine;
 mod search;
 mod ternary;
@@ -122,6 +129,9 @@ fn row_fn(ty: GgmlType) -> Option<RowFn> {
         TQ1_0 => ternary::quantize_row_tq1_0,
         TQ2_0 => ternary::quantize_row_tq2_0,
         IQ4_XS => iq4::quantize_row_iq4_xs,
+        IQ1_S => iq1::quantize_row_iq1_s,
+        IQ1_M => iq1::quantize_row_iq1_m,
+        IQ2_XXS => iq2::quantize_row_iq2_xxs,
         _ => return None,
     })
 }
