@@ -235,8 +235,10 @@ pub(crate) fn importance_weights(x: &[f32], q: &[f32], sigma2: f32, w: &mut [f32
     }
 }
 
-/// f32 → f16 → f32: the value a stored half scale decodes to.
+/// f32 → f16 → f32: the value a stored half scale decodes to. Saturates at ±65504
+/// instead of overflowing to infinity, so rows with values beyond the f16 range of a
+/// type's scale decode clipped but finite.
 #[inline(always)]
 pub(crate) fn f16_round(x: f32) -> f32 {
-    half::f16::from_f32(x).to_f32()
+    half::f16::from_f32(x.clamp(-65504.0, 65504.0)).to_f32()
 }
