@@ -181,6 +181,14 @@ pub struct LoadArgs {
     /// than the stalls they saved — tools/cgroup_experts.sh).
     #[arg(long = "expert-prefetch")]
     pub expert_prefetch: bool,
+    /// Pin the most used experts of a saved profile (--save-expert-profile) into the
+    /// expert cache at load: read up front, never evicted, at most half its slots.
+    #[arg(long = "pin-experts", value_name = "FILE")]
+    pub pin_experts: Option<PathBuf>,
+    /// `run`: save this run's expert usage (per-expert counts and every token's choice
+    /// per layer) as JSON, for --pin-experts and policy replays.
+    #[arg(long = "save-expert-profile", value_name = "FILE")]
+    pub save_expert_profile: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -212,6 +220,8 @@ impl LoadArgs {
             experts: self.experts.mode(),
             ram_budget: self.ram_budget,
             expert_prefetch: self.expert_prefetch,
+            pin_experts: self.pin_experts.clone(),
+            ..crate::engine::LoadOptions::default()
         }
     }
 }

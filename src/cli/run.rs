@@ -1,5 +1,6 @@
 //! `bitmoe run`: generate from a prompt, streaming text to stdout and llama.cpp-style
-//! timings to stderr; `--json` prints one object instead.
+//! timings (and the expert cache's counters) to stderr; `--json` prints one object
+//! instead. `--save-expert-profile FILE` records the run's expert choices.
 
 use std::io::Write;
 
@@ -64,6 +65,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         (None, None) => anyhow::bail!("no prompt: use -p PROMPT or -f FILE"),
     };
     let mut session = Session::load(&args.load.options())?;
+    if args.load.save_expert_profile.is_some() {
+        session.trace_routing(true);
+    }
     let sampler_cfg = args.sampling.config(&session.sampling_defaults())?;
     let tokens = session.tokenizer().encode(&prompt, true, true);
     let params = GenerateParams {
@@ -86,6 +90,21 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         }
     })?;
     let timings = session.timings();
+    if let Some(path) = &args.load.save_expert_profile {
+        let model = args.load.model.file_name().map_or_else(
+            || args.load.model.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let profile = session.take_expert_profile(&model);
+        profile.save(path)?;
+        eprintln!(
+            "saved the expert profile of {} routing records to {} (top 10% of experts: {:.1}% \
+             of uses)",
+            profile.trace.len(),
+            path.display(),
+            100.0 * profile.top_share(0.1)
+        );
+    }
     if json {
         let v = serde_json::json!({
             "prompt_tokens": tokens,
@@ -102,7 +121,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         let _ = writeln!(stdout);
         eprint!("\n{}", timings.report());
         if let Some(stats) = session.expert_cache_stats() {
-            eprintln!("{}", stats.report());
+            let tokens = timings.prompt_tokens + timings.gen_tokens;
+            let run_s = (timings.prompt_ms + timings.gen_ms) / 1e3;
+            eprintln!("{}", stats.report(tokens, run_s));
         }
     }
     Ok(())

@@ -23,7 +23,8 @@ use crate::model::blocks::{Ctx, RouteRecord, RoutingTrace};
 use crate::model::{ExpertPlacement, Model, ModelError};
 use crate::schema::{Hparams, SchemaError};
 use crate::tokenizer::{Tokenizer, TokenizerError};
-use crate::weights::experts::CacheStats;
+use crate::weights::experts::policy::Request;
+use crate::weights::experts::{CacheStats, ExpertError, ExpertProfile, ProfileError};
 use crate::weights::placement::MemoryPlan;
 use crate::weights::Weights;
 
@@ -46,6 +47,10 @@ pub enum EngineError {
     ThreadPool(String),
     #[error("invalid option: {0}")]
     Option(String),
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    #[error("pinning experts: {0}")]
+    Pin(#[from] ExpertError),
 }
 
 /// How to load a model.
@@ -67,6 +72,11 @@ pub struct LoadOptions {
     pub ram_budget: Option<u64>,
     /// Let the expert cache read the next layer's guessed experts ahead.
     pub expert_prefetch: bool,
+    /// A saved expert-usage profile whose most used experts the cache pins at load.
+    pub pin_experts: Option<PathBuf>,
+    /// Share of the cache's slots pins may take (at most; one layer's experts always
+    /// stay free).
+    pub pin_fraction: f64,
 }
 
 impl Default for LoadOptions {
@@ -80,6 +90,8 @@ impl Default for LoadOptions {
             experts: ExpertsMode::Auto,
             ram_budget: None,
             expert_prefetch: false,
+            pin_experts: None,
+            pin_fraction: DEFAULT_PIN_FRACTION,
         }
     }
 }
@@ -97,6 +109,10 @@ pub enum ExpertsMode {
 
 /// Reader threads of the expert cache: NVMe wants many requests in flight.
 const EXPERT_READERS: usize = 8;
+
+/// Pins take at most half the expert cache by default: the other half follows what the
+/// current text routes to.
+pub const DEFAULT_PIN_FRACTION: f64 = 0.5;
 
 /// Wall-clock accounting in llama.cpp's terms.
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
@@ -199,6 +215,55 @@ fn expert_placement(
     })
 }
 
+/// MoE layers and (experts per layer, experts used per token) of a model.
+fn moe_shape(h: &Hparams) -> (Vec<usize>, usize, usize) {
+    match &h.deepseek2 {
+        Some(p) if p.expert_count > 0 => (
+            (p.leading_dense_blocks as usize..h.common.n_layer as usize).collect(),
+            p.expert_count as usize,
+            p.expert_used_count as usize,
+        ),
+        _ => (Vec::new(), 0, 0),
+    }
+}
+
+/// Pins the profile's most used experts into the expert cache, up to
+/// `opts.pin_fraction` of its slots. The profile is read and checked against the model
+/// even when experts are not cached (everything fits, `--experts auto`), where pins
+/// would change nothing; asking for pins with `--experts mmap` is an error.
+fn pin_from_profile(
+    model: &Model,
+    h: &Hparams,
+    path: &std::path::Path,
+    opts: &LoadOptions,
+) -> Result<(), EngineError> {
+    let profile = ExpertProfile::load(path)?;
+    let (layers, n_expert, _) = moe_shape(h);
+    profile.check_model(path, &layers, n_expert)?;
+    if !(0.0..=1.0).contains(&opts.pin_fraction) {
+        return Err(EngineError::Option(format!(
+            "the pinned share of the expert cache must be in [0, 1], got {}",
+            opts.pin_fraction
+        )));
+    }
+    let source = model.expert_source();
+    match source.and_then(|s| s.cache_stats()) {
+        Some(stats) => {
+            let n = (stats.capacity as f64 * opts.pin_fraction) as usize;
+            if let Some(s) = source {
+                s.pin(&profile.most_used(n))?;
+            }
+        }
+        None if opts.experts == ExpertsMode::Mmap => {
+            return Err(EngineError::Option(
+                "pinning experts needs the expert cache (--experts cache or auto)".into(),
+            ))
+        }
+        None => {}
+    }
+    Ok(())
+}
+
 /// Physical cores (sysinfo), or the logical count where unknown.
 pub fn default_threads() -> usize {
     sysinfo::System::physical_core_count()
@@ -224,6 +289,9 @@ impl Session {
         let placement = expert_placement(opts, &file, &hparams, n_ctx)?;
         let weights = Weights::new(file);
         let model = Model::load_with(&weights, &hparams, placement)?;
+        if let Some(path) = &opts.pin_experts {
+            pin_from_profile(&model, &hparams, path, opts)?;
+        }
         let threads = opts.threads.unwrap_or_else(default_threads).max(1);
         let mut builder = rayon::ThreadPoolBuilder::new().num_threads(threads);
         if opts.pin_threads {
@@ -268,6 +336,23 @@ impl Session {
             .as_mut()
             .map(|t| std::mem::take(t.get_mut().unwrap_or_else(|e| e.into_inner())))
             .unwrap_or_default()
+    }
+
+    /// The expert-usage profile of the choices recorded since tracing started (see
+    /// [`Session::trace_routing`]), which it takes; `model`: the file's name, stored
+    /// for the reader.
+    pub fn take_expert_profile(&mut self, model: &str) -> ExpertProfile {
+        let (layers, n_expert, n_used) = moe_shape(&self.hparams);
+        let trace = self
+            .take_routing_trace()
+            .into_iter()
+            .map(|r| Request {
+                layer: r.layer,
+                pos: r.pos,
+                experts: r.experts,
+            })
+            .collect();
+        ExpertProfile::from_trace(model, &layers, n_expert, n_used, trace)
     }
 
     /// The expert cache's counters, when experts go through one.

@@ -10,7 +10,7 @@ pub mod ops;
 
 use crate::kv_cache::{KvCache, KvError};
 use crate::schema::{Arch, Hparams};
-use crate::weights::experts::{CacheError, CacheStats, ExpertError};
+use crate::weights::experts::{CacheError, CacheStats, ExpertError, ExpertSource};
 use crate::weights::{Weights, WeightsError};
 use archs::deepseek2::Deepseek2;
 use archs::dense::DenseTransformer;
@@ -83,6 +83,14 @@ impl Model {
         match self {
             Model::Dense(m) => m.config().vocab,
             Model::Deepseek2(m) => m.config().vocab,
+        }
+    }
+
+    /// Where routed experts come from (`None`: the model has none).
+    pub fn expert_source(&self) -> Option<&dyn ExpertSource> {
+        match self {
+            Model::Dense(_) => None,
+            Model::Deepseek2(m) => Some(m.expert_source()),
         }
     }
 

@@ -177,6 +177,10 @@ impl Deepseek2 {
         Self::bind_with(w, cfg, source)
     }
 
+    pub fn expert_source(&self) -> &dyn ExpertSource {
+        self.experts.as_ref()
+    }
+
     pub fn expert_cache_stats(&self) -> Option<CacheStats> {
         self.experts.cache_stats()
     }

@@ -9,21 +9,27 @@
 //!   computes on a cached expert at once and waits only for one still being read. A
 //!   request already in flight is joined, never issued twice. Demand reads go before
 //!   prefetches (two channels, `select!` with priority).
-//! - Eviction: the least recently used expert not in use. Slabs are allocated on first
-//!   need and recycled, never more than the capacity fixed at load.
-//! - Stats: hits, misses, prefetches, bytes, read time, time the forward pass stalled.
+//! - Eviction: by [`EvictionPolicy::default_for`] among experts not in use and not pinned,
+//!   ranked on the usage history of every expert ([`UsageTable`]). Slabs are allocated
+//!   on first need and recycled, never more than the capacity fixed at load.
+//! - Pinning ([`ExpertSource::pin`]): experts read up front and never evicted (from a
+//!   saved usage profile); they count as hits when asked for.
+//! - Stats: hits, misses, prefetches, pins, bytes, reader time, the wall time during
+//!   which at least one read was in flight (bytes over it: the read rate while
+//!   missing), and the time the forward pass stalled.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{select_biased, unbounded, Receiver, Sender};
 use serde::Serialize;
 
 use super::io::{aligned_span, AlignedBuf, ExpertFile, ALIGN};
+use super::policy::{EvictionPolicy, Usage, UsageTable};
 use super::{moe_layer, ExpertError, ExpertMats, ExpertSource, ExpertTensors};
 use crate::model::ops::QMatrix;
 use crate::weights::{WeightRef, Weights};
@@ -100,10 +106,48 @@ struct Counters {
     prefetches: AtomicU64,
     prefetch_hits: AtomicU64,
     prefetch_waste: AtomicU64,
+    pinned: AtomicU64,
+    pinned_hits: AtomicU64,
+    pinned_bytes: AtomicU64,
     bytes_read: AtomicU64,
     read_ns: AtomicU64,
     stall_ns: AtomicU64,
     evictions: AtomicU64,
+}
+
+/// Wall time during which at least one reader was reading: the union of the readers'
+/// busy intervals.
+#[derive(Debug, Default)]
+struct Busy {
+    active: usize,
+    since: Option<Instant>,
+    total: Duration,
+}
+
+impl Busy {
+    fn start(m: &Mutex<Busy>) {
+        let mut b = m.lock().unwrap_or_else(|e| e.into_inner());
+        if b.active == 0 {
+            b.since = Some(Instant::now());
+        }
+        b.active += 1;
+    }
+
+    fn end(m: &Mutex<Busy>) {
+        let mut b = m.lock().unwrap_or_else(|e| e.into_inner());
+        b.active = b.active.saturating_sub(1);
+        if b.active == 0 {
+            if let Some(t) = b.since.take() {
+                b.total += t.elapsed();
+            }
+        }
+    }
+
+    /// Busy seconds so far, the interval in progress included.
+    fn seconds(m: &Mutex<Busy>) -> f64 {
+        let b = m.lock().unwrap_or_else(|e| e.into_inner());
+        (b.total + b.since.map_or(Duration::ZERO, |t| t.elapsed())).as_secs_f64()
+    }
 }
 
 /// A snapshot of the cache's counters.
@@ -118,10 +162,18 @@ pub struct CacheStats {
     pub prefetches: u64,
     pub prefetch_hits: u64,
     pub prefetch_waste: u64,
+    /// Experts pinned at load (read up front, never evicted), requests they served,
+    /// and the bytes read to pin them (part of `bytes_read`).
+    pub pinned: u64,
+    pub pinned_hits: u64,
+    pub pinned_bytes: u64,
     pub evictions: u64,
+    /// Bytes read from the model files (pins, misses and prefetches).
     pub bytes_read: u64,
     /// Seconds reader threads spent reading (summed over threads).
     pub read_s: f64,
+    /// Wall seconds during which at least one read was in flight.
+    pub busy_s: f64,
     /// Seconds the forward pass waited for reads.
     pub stall_s: f64,
     /// Experts the cache can hold, and the bytes of one slot.
@@ -141,23 +193,80 @@ impl CacheStats {
         }
     }
 
-    /// One line for stderr after a run.
-    pub fn report(&self) -> String {
+    /// Read rate while missing: bytes over the wall time with a read in flight.
+    pub fn busy_gbps(&self) -> f64 {
+        if self.busy_s > 0.0 {
+            self.bytes_read as f64 / 1e9 / self.busy_s
+        } else {
+            0.0
+        }
+    }
+
+    /// The counters moved since `earlier` (capacity and slot size as now).
+    pub fn since(&self, earlier: &CacheStats) -> CacheStats {
+        CacheStats {
+            hits: self.hits - earlier.hits,
+            misses: self.misses - earlier.misses,
+            prefetches: self.prefetches - earlier.prefetches,
+            prefetch_hits: self.prefetch_hits - earlier.prefetch_hits,
+            prefetch_waste: self.prefetch_waste - earlier.prefetch_waste,
+            pinned: self.pinned - earlier.pinned,
+            pinned_hits: self.pinned_hits - earlier.pinned_hits,
+            pinned_bytes: self.pinned_bytes - earlier.pinned_bytes,
+            evictions: self.evictions - earlier.evictions,
+            bytes_read: self.bytes_read - earlier.bytes_read,
+            read_s: self.read_s - earlier.read_s,
+            busy_s: self.busy_s - earlier.busy_s,
+            stall_s: self.stall_s - earlier.stall_s,
+            ..*self
+        }
+    }
+
+    /// Lines for stderr after a run of `tokens` tokens in `run_s` seconds (prompt and
+    /// generation; pins happened at load and are left out of the per-token numbers).
+    pub fn report(&self, tokens: usize, run_s: f64) -> String {
+        let n = tokens.max(1) as f64;
+        let run_bytes = (self.bytes_read - self.pinned_bytes) as f64;
         format!(
-            "expert cache: {} slots of {:.1} MiB, {} hits / {} misses ({:.1}% hits), {} evictions, \
-             {:.2} GB read{} in {:.2} s of reader time, {:.2} s stalled",
+            "expert cache: {} slots of {:.1} MiB ({} pinned), {} hits ({} on pinned) / {} misses \
+             ({:.1}% hits), {} evictions, {} prefetched ({} used, {} wasted)\n\
+             expert reads: {:.2} GB{} ({:.1} MB per token), {:.2} GB/s while reading \
+             ({:.2} s with reads in flight), {:.2} GB/s over the run; stalled {:.1} ms per token",
             self.capacity,
             self.slot_bytes as f64 / (1 << 20) as f64,
+            self.pinned,
             self.hits,
+            self.pinned_hits,
             self.misses,
             100.0 * self.hit_rate(),
             self.evictions,
+            self.prefetches,
+            self.prefetch_hits,
+            self.prefetch_waste,
             self.bytes_read as f64 / 1e9,
             if self.direct { " direct" } else { " buffered" },
-            self.read_s,
-            self.stall_s,
+            run_bytes / 1e6 / n,
+            self.busy_gbps(),
+            self.busy_s,
+            if run_s > 0.0 {
+                run_bytes / 1e9 / run_s
+            } else {
+                0.0
+            },
+            1e3 * self.stall_s / n,
         )
     }
+}
+
+/// Why a read is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReadKind {
+    /// A layer asked for the expert.
+    Demand,
+    /// A guess at the next layer's choice.
+    Prefetch,
+    /// Pinned at load.
+    Pin,
 }
 
 enum Entry {
@@ -166,7 +275,6 @@ enum Entry {
     },
     Ready {
         slab: Arc<AlignedBuf>,
-        last_used: u64,
         /// Read ahead and not yet asked for.
         prefetched: bool,
     },
@@ -175,8 +283,13 @@ enum Entry {
 
 struct State {
     map: HashMap<(usize, usize), Entry>,
+    /// Never evicted.
+    pinned: HashSet<(usize, usize)>,
+    /// Request history of every expert, cached or not.
+    usage: UsageTable,
     free: Vec<AlignedBuf>,
     allocated: usize,
+    /// Requests so far (one per layer per batch).
     tick: u64,
     /// Prefetches may not evict experts used at or after this tick (the current
     /// layer's).
@@ -189,13 +302,18 @@ struct Shared {
     state: Mutex<State>,
     ready: Condvar,
     counters: Counters,
+    busy: Mutex<Busy>,
+    policy: EvictionPolicy,
     capacity: usize,
+    /// Experts one layer uses at once: the room pins must leave.
+    min_experts: usize,
     slot_bytes: usize,
 }
 
 struct Job {
     layer: usize,
     expert: usize,
+    kind: ReadKind,
     buf: AlignedBuf,
 }
 
@@ -280,11 +398,19 @@ impl ExpertCache {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let usage = UsageTable::new(
+            layers
+                .iter()
+                .map(|l| l.as_ref().map_or(0, |l| l.tensors.n_expert)),
+        );
+        let policy = EvictionPolicy::default_for(layers.iter().flatten().count());
         let shared = Arc::new(Shared {
             layers,
             files,
             state: Mutex::new(State {
                 map: HashMap::new(),
+                pinned: HashSet::new(),
+                usage,
                 free: Vec::new(),
                 allocated: 0,
                 tick: 0,
@@ -292,7 +418,10 @@ impl ExpertCache {
             }),
             ready: Condvar::new(),
             counters: Counters::default(),
+            busy: Mutex::new(Busy::default()),
+            policy,
             capacity,
+            min_experts,
             slot_bytes,
         });
         let (demand_tx, demand_rx) = unbounded::<Job>();
@@ -325,9 +454,13 @@ impl ExpertCache {
             prefetches: get(&c.prefetches),
             prefetch_hits: get(&c.prefetch_hits),
             prefetch_waste: get(&c.prefetch_waste),
+            pinned: get(&c.pinned),
+            pinned_hits: get(&c.pinned_hits),
+            pinned_bytes: get(&c.pinned_bytes),
             evictions: get(&c.evictions),
             bytes_read: get(&c.bytes_read),
             read_s: get(&c.read_ns) as f64 * 1e-9,
+            busy_s: Busy::seconds(&self.shared.busy),
             stall_s: get(&c.stall_ns) as f64 * 1e-9,
             capacity: self.shared.capacity,
             slot_bytes: self.shared.slot_bytes,
@@ -343,12 +476,13 @@ impl ExpertCache {
         mut st: MutexGuard<'s, State>,
         layer: usize,
         expert: usize,
-        prefetch: bool,
+        kind: ReadKind,
         wait: bool,
     ) -> (MutexGuard<'s, State>, bool) {
         if st.map.contains_key(&(layer, expert)) {
             return (st, true);
         }
+        let prefetch = kind == ReadKind::Prefetch;
         let buf = loop {
             if let Some(b) = take_slab(&self.shared, &mut st, prefetch) {
                 break b;
@@ -371,29 +505,32 @@ impl ExpertCache {
                 prefetched: prefetch,
             },
         );
-        let counter = if prefetch {
-            &self.shared.counters.prefetches
-        } else {
-            &self.shared.counters.misses
+        let c = &self.shared.counters;
+        let (counter, tx) = match kind {
+            ReadKind::Demand => (Some(&c.misses), &self.demand),
+            ReadKind::Prefetch => (Some(&c.prefetches), &self.prefetch),
+            ReadKind::Pin => (None, &self.demand),
         };
-        counter.fetch_add(1, Ordering::Relaxed);
-        let tx = if prefetch {
-            &self.prefetch
-        } else {
-            &self.demand
-        };
+        if let Some(counter) = counter {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
         let sent = tx
             .as_ref()
             .expect("senders live as long as the cache")
-            .send(Job { layer, expert, buf });
+            .send(Job {
+                layer,
+                expert,
+                kind,
+                buf,
+            });
         debug_assert!(sent.is_ok(), "reader threads outlive the cache's senders");
         (st, true)
     }
 }
 
-/// A free slab: from the free list, newly allocated under the capacity, or the least
-/// recently used expert nobody is using (for a prefetch: not one of the current
-/// layer's).
+/// A free slab: from the free list, newly allocated under the capacity, or the slab of
+/// the expert the policy ranks lowest among those nobody is using and nobody pinned
+/// (for a prefetch: not one of the current layer's).
 fn take_slab(shared: &Shared, st: &mut State, prefetch: bool) -> Option<AlignedBuf> {
     let protect = if prefetch { st.protect_from } else { u64::MAX };
     if let Some(b) = st.free.pop() {
@@ -405,17 +542,18 @@ fn take_slab(shared: &Shared, st: &mut State, prefetch: bool) -> Option<AlignedB
             return Some(b);
         }
     }
-    let victim = st
-        .map
-        .iter()
-        .filter_map(|(k, e)| match e {
-            Entry::Ready {
-                slab, last_used, ..
-            } if Arc::strong_count(slab) == 1 && *last_used < protect => Some((*last_used, *k)),
-            _ => None,
-        })
-        .min()?
-        .1;
+    let candidates = st.map.iter().filter_map(|(k, e)| match e {
+        Entry::Ready { slab, prefetched } if Arc::strong_count(slab) == 1 => {
+            let u = st.usage.get(k.0, k.1);
+            if u.last >= protect || st.pinned.contains(k) {
+                return None;
+            }
+            // Read ahead and never asked for since: ranks as never used.
+            Some((*k, if *prefetched { Usage::default() } else { u }))
+        }
+        _ => None,
+    });
+    let victim = shared.policy.victim(candidates, st.tick)?;
     match st.map.remove(&victim) {
         Some(Entry::Ready {
             slab, prefetched, ..
@@ -440,6 +578,7 @@ fn reader(shared: &Shared, demand: &Receiver<Job>, prefetch: &Receiver<Job>) {
             recv(prefetch) -> j => j,
         };
         let Ok(mut job) = job else { return };
+        Busy::start(&shared.busy);
         let t = Instant::now();
         let layout = shared.layers[job.layer]
             .as_ref()
@@ -459,19 +598,20 @@ fn reader(shared: &Shared, demand: &Receiver<Job>, prefetch: &Receiver<Job>) {
         }
         let c = &shared.counters;
         c.bytes_read.fetch_add(bytes, Ordering::Relaxed);
+        if job.kind == ReadKind::Pin {
+            c.pinned_bytes.fetch_add(bytes, Ordering::Relaxed);
+        }
         c.read_ns
             .fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        Busy::end(&shared.busy);
         let mut st = shared.state.lock().unwrap_or_else(|e| e.into_inner());
         let prefetched = matches!(
             st.map.get(&(job.layer, job.expert)),
             Some(Entry::Loading { prefetched: true })
         );
-        // A prefetched expert counts as used long ago, so it goes first if unused.
-        let last_used = if prefetched { 0 } else { st.tick };
         let entry = match result {
             Ok(()) => Entry::Ready {
                 slab: Arc::new(job.buf),
-                last_used,
                 prefetched,
             },
             Err(msg) => {
@@ -501,24 +641,95 @@ impl ExpertSource for ExpertCache {
         Some(self.stats())
     }
 
+    fn pin(&self, experts: &[(usize, usize)]) -> Result<usize, ExpertError> {
+        let layers = &self.shared.layers;
+        for &(layer, expert) in experts {
+            moe_layer(layers, |l| l.tensors.n_expert, layer, expert)?;
+        }
+        // Pins leave room for one layer's experts.
+        let room = self.shared.capacity - self.shared.min_experts;
+        let mut st = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut wanted = Vec::new();
+        for &k in experts {
+            if st.pinned.len() >= room {
+                break;
+            }
+            if st.pinned.insert(k) {
+                wanted.push(k);
+                st = self.issue(st, k.0, k.1, ReadKind::Pin, true).0;
+            }
+        }
+        // Wait for every read; a failed one is unpinned and reported.
+        loop {
+            let mut pending = false;
+            for k in &wanted {
+                match st.map.get(k) {
+                    Some(Entry::Ready { .. }) => {}
+                    Some(Entry::Failed(msg)) => {
+                        let msg = msg.clone();
+                        st.map.remove(k);
+                        st.pinned.remove(k);
+                        return Err(ExpertError::Read(msg));
+                    }
+                    Some(Entry::Loading { .. }) | None => pending = true,
+                }
+            }
+            if !pending {
+                break;
+            }
+            st = self
+                .shared
+                .ready
+                .wait(st)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+        let n = st.pinned.len();
+        self.shared
+            .counters
+            .pinned
+            .store(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+
+    fn drop_cached(&self) {
+        let mut st = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
+        let drop: Vec<(usize, usize)> = st
+            .map
+            .iter()
+            .filter(|(k, e)| match e {
+                Entry::Ready { slab, .. } => Arc::strong_count(slab) == 1 && !st.pinned.contains(k),
+                Entry::Failed(_) => true,
+                Entry::Loading { .. } => false,
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        for k in drop {
+            if let Some(Entry::Ready { slab, .. }) = st.map.remove(&k) {
+                if let Ok(b) = Arc::try_unwrap(slab) {
+                    st.free.push(b);
+                }
+            }
+        }
+    }
+
     fn request(&self, layer: usize, experts: &[usize]) {
         let mut st = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
         st.tick += 1;
         let tick = st.tick;
         st.protect_from = tick;
-        // Cached experts of this request are hits and count as just used, so issuing
-        // the misses does not evict them; prefetched ones (read or in flight) were good
-        // guesses.
+        // Every expert of this request counts as just used, so issuing the misses does
+        // not evict the hits; prefetched ones (read or in flight) were good guesses.
         let c = &self.shared.counters;
+        let policy = self.shared.policy;
         for &e in experts {
+            st.usage.touch(&policy, layer, e, tick);
+            let pinned = st.pinned.contains(&(layer, e));
             match st.map.get_mut(&(layer, e)) {
-                Some(Entry::Ready {
-                    last_used,
-                    prefetched,
-                    ..
-                }) => {
-                    *last_used = tick;
+                Some(Entry::Ready { prefetched, .. }) => {
                     c.hits.fetch_add(1, Ordering::Relaxed);
+                    if pinned {
+                        c.pinned_hits.fetch_add(1, Ordering::Relaxed);
+                    }
                     if std::mem::take(prefetched) {
                         c.prefetch_hits.fetch_add(1, Ordering::Relaxed);
                     }
@@ -531,7 +742,7 @@ impl ExpertSource for ExpertCache {
             }
         }
         for &e in experts {
-            let (g, issued) = self.issue(st, layer, e, false, false);
+            let (g, issued) = self.issue(st, layer, e, ReadKind::Demand, false);
             st = g;
             if !issued {
                 break;
@@ -549,7 +760,7 @@ impl ExpertSource for ExpertCache {
         }
         let mut st = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
         for &e in experts {
-            let (g, issued) = self.issue(st, layer, e, true, false);
+            let (g, issued) = self.issue(st, layer, e, ReadKind::Prefetch, false);
             st = g;
             if !issued {
                 break;
@@ -568,14 +779,8 @@ impl ExpertSource for ExpertCache {
         let mut st = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
         let mut waited = None;
         let slab = loop {
-            let tick = st.tick;
-            match st.map.get_mut(&(layer, expert)) {
-                Some(Entry::Ready {
-                    slab, last_used, ..
-                }) => {
-                    *last_used = tick;
-                    break slab.clone();
-                }
+            match st.map.get(&(layer, expert)) {
+                Some(Entry::Ready { slab, .. }) => break slab.clone(),
                 Some(Entry::Failed(msg)) => {
                     let msg = msg.clone();
                     st.map.remove(&(layer, expert));
@@ -583,7 +788,7 @@ impl ExpertSource for ExpertCache {
                 }
                 Some(Entry::Loading { .. }) => {}
                 None => {
-                    st = self.issue(st, layer, expert, false, true).0;
+                    st = self.issue(st, layer, expert, ReadKind::Demand, true).0;
                     continue;
                 }
             }

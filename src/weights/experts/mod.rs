@@ -1,7 +1,8 @@
 //! Routed experts behind one interface: the MoE block computes routing, then asks an
-//! [`ExpertSource`] for the weights of (layer, expert). Today the only source is the
-//! mapped file ([`MmapExperts`], plain OS paging); the budgeted expert-paging cache
-//! implements the same trait, so the forward pass does not change when it arrives.
+//! [`ExpertSource`] for the weights of (layer, expert): the mapped file
+//! ([`MmapExperts`], plain OS paging) or the budgeted expert-paging cache
+//! ([`ExpertCache`]: direct reads, an eviction [`policy`], pins from a saved usage
+//! [`profile`]); the forward pass is the same for both.
 //!
 //! The unit is one expert of one layer: its gate, up and down slices, each a 2-D
 //! slice of the 3-D `ffn_*_exps` tensors (`{k, rows, n_expert}`, experts outermost, so
@@ -10,9 +11,12 @@
 mod cache;
 pub mod io;
 mod mmap;
+pub mod policy;
+pub mod profile;
 
 pub use cache::{CacheError, CacheStats, ExpertCache};
 pub use mmap::MmapExperts;
+pub use profile::{ExpertProfile, ProfileError};
 
 use crate::model::ops::QMatrix;
 use crate::schema::TensorKind;
@@ -71,6 +75,18 @@ pub trait ExpertSource: Send + Sync + std::fmt::Debug {
     fn cache_stats(&self) -> Option<CacheStats> {
         None
     }
+
+    /// Reads `experts` ((layer, expert) pairs, most wanted first) now and keeps them
+    /// for good, as many as leave room for one layer's experts; returns how many are
+    /// pinned. An expert out of range or a failed read is an error. Default: nothing
+    /// to pin into.
+    fn pin(&self, _experts: &[(usize, usize)]) -> Result<usize, ExpertError> {
+        Ok(0)
+    }
+
+    /// Forgets every cached expert (not pinned ones), so the next uses read from disk:
+    /// `bench --cold`. Default: nothing cached.
+    fn drop_cached(&self) {}
 }
 
 /// `layers[layer]`, checked to be a MoE layer that has `expert` — the argument checks
