@@ -40,32 +40,22 @@ impl Grid {
         }
         let mut ranges = vec![(0u32, 0u32); KEYS];
         let mut neighbours = Vec::new();
-        let mut dist: Vec<(u32, u16)> = Vec::with_capacity(levels.len());
+        // Squared distances are at most 8·2² = 32: bucket the points by distance, which
+        // keeps index order within a distance, i.e. llama.cpp's (distance, index) sort.
+        let mut buckets: Vec<Vec<u16>> = vec![Vec::new(); 33];
         for k in 0..KEYS {
             if map[k] != OFF_GRID {
                 continue;
             }
             let p = unkey(k);
-            dist.clear();
-            dist.extend(levels.iter().enumerate().map(|(i, g)| {
-                let d2 = (0..8)
-                    .map(|j| (g[j] as i32 - p[j] as i32).pow(2) as u32)
-                    .sum();
-                (d2, i as u16)
-            }));
-            dist.sort_unstable();
+            buckets.iter_mut().for_each(Vec::clear);
+            for (i, g) in levels.iter().enumerate() {
+                let d2: i32 = (0..8).map(|j| (g[j] as i32 - p[j] as i32).pow(2)).sum();
+                buckets[d2 as usize].push(i as u16);
+            }
             let start = neighbours.len() as u32;
-            let mut distinct = 0;
-            let mut last = u32::MAX;
-            for &(d2, i) in &dist {
-                if d2 != last {
-                    if distinct == nwant {
-                        break;
-                    }
-                    distinct += 1;
-                    last = d2;
-                }
-                neighbours.push(i);
+            for b in buckets.iter().filter(|b| !b.is_empty()).take(nwant) {
+                neighbours.extend_from_slice(b);
             }
             ranges[k] = (start, neighbours.len() as u32);
         }

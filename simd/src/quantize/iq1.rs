@@ -82,12 +82,16 @@ fn split_search(x: &[f32], w: &[f32], parts: usize, eps: f32, grid: &Grid) -> Co
     if amax < eps {
         return zero();
     }
-    let mut order: Vec<usize> = (0..n).collect();
+    // n ≤ 32 and parts ≤ 2 (callers): fixed arrays keep the O(n²) loop free of
+    // allocation and bounds checks.
+    let mut order = [0usize; 32];
+    order.iter_mut().enumerate().for_each(|(j, o)| *o = j);
+    let order = &mut order[..n];
     order.sort_by(|&a, &b| x[a].total_cmp(&x[b]));
     // Prefix sums of w·x and w over the sorted order, per part.
     let part = n / parts;
-    let mut px = vec![vec![0.0f32; n + 1]; parts];
-    let mut pw = vec![vec![0.0f32; n + 1]; parts];
+    let mut px = [[0.0f32; 33]; 2];
+    let mut pw = [[0.0f32; 33]; 2];
     for (j, &i) in order.iter().enumerate() {
         for p in 0..parts {
             let own = i / part == p;
@@ -95,26 +99,31 @@ fn split_search(x: &[f32], w: &[f32], parts: usize, eps: f32, grid: &Grid) -> Co
             pw[p][j + 1] = pw[p][j] + if own { w[i] } else { 0.0 };
         }
     }
+    let sq = |v: &[f32; 3]| [v[0] * v[0], v[1] * v[1], v[2] * v[2]];
+    let shifts = [(X_P, sq(&X_P)), (X_M, sq(&X_M))];
     let combos = 1usize << parts;
     let (mut best, mut scale) = (f32::MIN, 0.0f32);
     let mut found: Option<(usize, usize, usize)> = None;
-    let mut qx = vec![[0.0f32; 2]; parts];
-    let mut q2 = vec![[0.0f32; 2]; parts];
     for i1 in 0..=n {
         for i2 in i1..=n {
+            let mut qx = [[0.0f32; 2]; 2];
+            let mut q2 = [[0.0f32; 2]; 2];
             for p in 0..parts {
-                for (s, xx) in [&X_P, &X_M].into_iter().enumerate() {
-                    let (a, b, c) = (px[p][i1], px[p][i2] - px[p][i1], px[p][n] - px[p][i2]);
+                let (a, b, c) = (px[p][i1], px[p][i2] - px[p][i1], px[p][n] - px[p][i2]);
+                let (aw, bw, cw) = (pw[p][i1], pw[p][i2] - pw[p][i1], pw[p][n] - pw[p][i2]);
+                for (s, (xx, x2)) in shifts.iter().enumerate() {
                     qx[p][s] = a * xx[0] + b * xx[1] + c * xx[2];
-                    let (a, b, c) = (pw[p][i1], pw[p][i2] - pw[p][i1], pw[p][n] - pw[p][i2]);
-                    q2[p][s] = a * xx[0] * xx[0] + b * xx[1] * xx[1] + c * xx[2] * xx[2];
+                    q2[p][s] = aw * x2[0] + bw * x2[1] + cw * x2[2];
                 }
             }
             for k in 0..combos {
                 // Part 0 is the most significant bit, as llama.cpp orders IQ1_M's combos.
-                let sign = |p: usize| (k >> (parts - 1 - p)) & 1;
-                let sumqx: f32 = (0..parts).map(|p| qx[p][sign(p)]).sum();
-                let sumq2: f32 = (0..parts).map(|p| q2[p][sign(p)]).sum();
+                let (mut sumqx, mut sumq2) = (0.0f32, 0.0f32);
+                for p in 0..parts {
+                    let s = (k >> (parts - 1 - p)) & 1;
+                    sumqx += qx[p][s];
+                    sumq2 += q2[p][s];
+                }
                 if sumq2 > 0.0 && sumqx * sumqx > best * sumq2 {
                     scale = sumqx / sumq2;
                     best = scale * sumqx;
@@ -208,24 +217,27 @@ fn group_sums(x: &[f32], w: &[f32], index: &[u16], neg: &[bool], grid: &Grid) ->
 fn best_group(x: &[f32], w: &[f32], dl: f32, neg: bool, grid: &Grid) -> (u16, f64) {
     let xx = shifted(neg);
     let delta = xx[1];
+    // Error of each element at each level: a candidate's error is 8 lookups.
+    let e: [[f32; 3]; 8] = core::array::from_fn(|j| {
+        core::array::from_fn(|l| {
+            let d = x[j] - dl * xx[l];
+            w[j] * d * d
+        })
+    });
+    let err = |i: u16| -> f32 {
+        let gl = &grid.levels[i as usize];
+        (0..8).map(|j| e[j][gl[j] as usize]).sum()
+    };
     let lv: [u8; 8] =
         core::array::from_fn(|j| (nearest_int(x[j] / dl - delta).clamp(-1, 1) + 1) as u8);
-    let err = |i: u16| -> f64 {
-        let gl = &grid.levels[i as usize];
-        (0..8)
-            .map(|j| {
-                let d = (x[j] - dl * xx[gl[j] as usize]) as f64;
-                w[j] as f64 * d * d
-            })
-            .sum()
-    };
-    match grid.lookup(&lv) {
+    let (i, e) = match grid.lookup(&lv) {
         Ok(i) => (i, err(i)),
         Err(nb) => nb
             .iter()
             .map(|&i| (i, err(i)))
-            .fold((nb[0], f64::MAX), |a, b| if b.1 < a.1 { b } else { a }),
-    }
+            .fold((nb[0], f32::MAX), |a, b| if b.1 < a.1 { b } else { a }),
+    };
+    (i, e as f64)
 }
 
 /// A quantized IQ1 super-block: per scale block codes and multiplier, and `d`.

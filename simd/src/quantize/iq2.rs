@@ -194,17 +194,19 @@ fn best_group(xval: &[f32], w: &[f32], unit: f32, grid: &Grid) -> u16 {
     match grid.lookup(&lv) {
         Ok(i) => i,
         Err(nb) => {
-            let mut best = (nb[0], f64::MAX);
+            // Error of each element at each level: a candidate's error is 8 lookups.
+            let e: [[f32; 3]; 8] = core::array::from_fn(|j| {
+                core::array::from_fn(|l| {
+                    let d = xval[j] - unit * MAGS[l];
+                    w[j] * d * d
+                })
+            });
+            let mut best = (nb[0], f32::MAX);
             for &i in nb {
                 let gl = &grid.levels[i as usize];
-                let e: f64 = (0..8)
-                    .map(|j| {
-                        let d = (xval[j] - unit * MAGS[gl[j] as usize]) as f64;
-                        w[j] as f64 * d * d
-                    })
-                    .sum();
-                if e < best.1 {
-                    best = (i, e);
+                let err: f32 = (0..8).map(|j| e[j][gl[j] as usize]).sum();
+                if err < best.1 {
+                    best = (i, err);
                 }
             }
             best.0

@@ -113,8 +113,8 @@ pub(crate) fn quantize_row_iq4_xs(x: &[f32], importance: Option<&[f32]>, out: &m
             w: &w,
             sub: 32,
             sc_range: (-32, 31),
-            nearest: &nearest,
-            value: &value,
+            nearest,
+            value,
         }
         .refine(&mut d, &mut sc, &mut codes, 3);
         b.d = f32_to_f16(d);

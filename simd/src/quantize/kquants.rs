@@ -272,8 +272,8 @@ fn symmetric_block(
         w,
         sub: 16,
         sc_range,
-        nearest: &nearest,
-        value: &value,
+        nearest,
+        value,
     };
     problem.refine(&mut d, &mut sc, &mut codes, ROUNDS);
     (d, sc, codes)

@@ -210,11 +210,16 @@ pub fn quantize_rows(
     Ok(())
 }
 
-/// `nearest_int` of ggml: round half to even (ggml adds 1.5·2²³ and reads the bits).
-/// Out-of-range values saturate instead of wrapping; NaN gives 0.
+/// `nearest_int` of ggml: round half to even. Like ggml, adds 1.5·2²³ and reads the
+/// mantissa bits (`round_ties_even` is a libm call without SSE4.1); outside ±2²² — where
+/// ggml asserts — it falls back to `round_ties_even`, saturating. NaN gives 0.
 #[inline(always)]
 pub(crate) fn nearest_int(x: f32) -> i32 {
-    x.round_ties_even() as i32
+    if x.abs() <= 4_194_303.0 {
+        ((x + 12_582_912.0).to_bits() & 0x007F_FFFF) as i32 - 0x0040_0000
+    } else {
+        x.round_ties_even() as i32
+    }
 }
 
 /// Mean of x² over a slice (0 for an empty one).

@@ -27,20 +27,26 @@ impl Sums {
 }
 
 /// For super-block scale `d`: the best multiplier index per block, and the total error.
+/// The error is convex in the multiplier and `mults` is an arithmetic sequence, so only
+/// the two entries around the continuous optimum `S/(d·T)` need trying.
 fn assign(sums: &[Sums], d: f32, mults: &[f32]) -> (Vec<u8>, f64) {
+    let (m0, step) = (mults[0] as f64, (mults[1] - mults[0]) as f64);
+    let last = mults.len() as i64 - 1;
+    let d = d as f64;
     let mut total = 0.0;
     let ls = sums
         .iter()
         .map(|s| {
-            let mut best = (0u8, f64::MAX);
-            for (l, &m) in mults.iter().enumerate() {
-                let e = s.err(d as f64 * m as f64);
-                if e < best.1 {
-                    best = (l as u8, e);
-                }
-            }
-            total += best.1;
-            best.0
+            let opt = if s.t > 0.0 { s.s / (d * s.t) } else { 0.0 };
+            let lo = (((opt - m0) / step).floor() as i64).clamp(0, last);
+            let hi = (lo + 1).min(last);
+            let (elo, ehi) = (
+                s.err(d * mults[lo as usize] as f64),
+                s.err(d * mults[hi as usize] as f64),
+            );
+            let (l, e) = if ehi < elo { (hi, ehi) } else { (lo, elo) };
+            total += e;
+            l as u8
         })
         .collect();
     (ls, total)
@@ -54,7 +60,7 @@ pub(crate) fn choose_scale(
     cands: &[f32],
     mults: &[f32],
 ) -> (f32, Vec<u8>, f64) {
-    let scan = (0..=80).map(|k| f16_round(base * (0.7 + 0.01 * k as f32)));
+    let scan = (0..=40).map(|k| f16_round(base * (0.7 + 0.02 * k as f32)));
     let mut best = (0.0f32, vec![0u8; sums.len()], f64::MAX);
     for d in cands.iter().copied().chain(scan) {
         if d.is_finite() && d > 0.0 {

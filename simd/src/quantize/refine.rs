@@ -16,19 +16,19 @@
 use super::{f16_round, nearest_int};
 
 /// Symmetric super-block `x_i ≈ d·sc_j·v(code_i)`, sub-blocks of `sub` elements.
-pub(crate) struct Symmetric<'a> {
+pub(crate) struct Symmetric<'a, N: Fn(f32) -> u8, V: Fn(u8) -> f32> {
     pub x: &'a [f32],
     pub w: &'a [f32],
     pub sub: usize,
     /// Range of the sub-block scale codes `sc_j`.
     pub sc_range: (i32, i32),
     /// Code nearest to a value in units of the sub-block scale.
-    pub nearest: &'a dyn Fn(f32) -> u8,
+    pub nearest: N,
     /// Value of a code in units of the sub-block scale.
-    pub value: &'a dyn Fn(u8) -> f32,
+    pub value: V,
 }
 
-impl Symmetric<'_> {
+impl<N: Fn(f32) -> u8, V: Fn(u8) -> f32> Symmetric<'_, N, V> {
     /// Re-rounds sub-block `j` for the scale `dl`; returns its weighted error.
     fn requant(&self, j: usize, dl: f32, codes: &mut [u8]) -> f32 {
         let r = j * self.sub..(j + 1) * self.sub;
