@@ -9,7 +9,8 @@
 //!   where it ignores the imatrix).
 //!
 //! Every candidate is re-rounded against its f16-stored scale (nearest code per
-//! element, optimal for a fixed scale) before its error is measured. Without importance
+//! element, optimal for a fixed scale) before its error is measured; the winner of the
+//! symmetric types then gets least-squares refits of its scale. Without importance
 //! Q8_0 is the reference alone, bit-exact with the activation quantizer
 //! [`crate::blocks::q8::quantize_q8_0`] (round half away from zero with `1/d`).
 
@@ -51,6 +52,35 @@ fn symmetric_candidate(x: &[f32], w: &[f32], d: f32, off: i32, cmax: i32) -> (f3
     (d, codes, err)
 }
 
+/// Least-squares refits of a symmetric candidate's scale for its codes, kept while the
+/// error drops.
+fn refit_symmetric(
+    x: &[f32],
+    w: &[f32],
+    mut best: (f32, [u8; QK], f32),
+    off: i32,
+    cmax: i32,
+) -> (f32, [u8; QK], f32) {
+    for _ in 0..3 {
+        let (mut sxl, mut sll) = (0.0f32, 0.0f32);
+        for ((&c, &v), &w) in best.1.iter().zip(x).zip(w) {
+            let l = (c as i32 - off) as f32;
+            sxl += w * v * l;
+            sll += w * l * l;
+        }
+        if sll <= 0.0 {
+            break;
+        }
+        let cand = symmetric_candidate(x, w, sxl / sll, off, cmax);
+        if cand.2 < best.2 {
+            best = cand;
+        } else {
+            break;
+        }
+    }
+    best
+}
+
 /// An affine candidate `x ≈ d·c + m` with both scales f16-rounded, codes re-rounded.
 fn affine_candidate(x: &[f32], w: &[f32], d: f32, m: f32) -> (f32, f32, [u8; QK], f32) {
     let (d, m) = (f16_round(d), f16_round(m));
@@ -90,6 +120,7 @@ pub(crate) fn quantize_row_q8_0(x: &[f32], importance: Option<&[f32]>, out: &mut
         if cand.2 < best.2 {
             best = cand;
         }
+        let best = refit_symmetric(xb, wb, best, 127, 254);
         b.d = f32_to_f16(best.0);
         b.qs = core::array::from_fn(|j| (best.1[j] as i32 - 127) as i8);
     }
@@ -118,6 +149,7 @@ pub(crate) fn quantize_row_q4_0(x: &[f32], importance: Option<&[f32]>, out: &mut
         if cand.2 < best.2 {
             best = cand;
         }
+        let best = refit_symmetric(xb, wb, best, 8, 15);
         b.d = f32_to_f16(best.0);
         b.qs = pack_nibbles(&best.1);
     }
