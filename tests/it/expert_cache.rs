@@ -211,7 +211,7 @@ fn pinned_experts_change_no_logit_and_are_hits() {
     // The 5 most used experts were asked for at least this often.
     let pinned_uses: u64 = {
         let mut u: Vec<u64> = profile.layers.iter().flat_map(|l| l.uses.clone()).collect();
-        u.sort_unstable_by(|a, b| b.cmp(a));
+        u.sort_unstable_by_key(|&n| std::cmp::Reverse(n));
         u[..5].iter().sum()
     };
     assert_eq!(st.pinned_hits, pinned_uses, "{st:?}");

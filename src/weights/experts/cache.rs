@@ -4,6 +4,8 @@
 //!
 //! - Unit: one expert of one layer — its gate, up and down slices, each read as the
 //!   4 KiB-aligned span around it into its own aligned region of the slab.
+//! - Reads are split into requests of at most [`READ_CHUNK`] bytes, so several
+//!   readers fill one expert at once and experts complete in the order issued.
 //! - [`ExpertSource::request`] (the router's choice for a layer) issues every miss at
 //!   once, as long as slots can be freed without waiting; [`ExpertSource::with_expert`]
 //!   computes on a cached expert at once and waits only for one still being read. A
@@ -272,9 +274,13 @@ enum ReadKind {
 enum Entry {
     Loading {
         prefetched: bool,
+        slab: Arc<Slab>,
+        /// Read jobs not yet finished, and the first failure among them.
+        remaining: usize,
+        error: Option<String>,
     },
     Ready {
-        slab: Arc<AlignedBuf>,
+        slab: Arc<Slab>,
         /// Read ahead and not yet asked for.
         prefetched: bool,
     },
@@ -310,11 +316,77 @@ struct Shared {
     slot_bytes: usize,
 }
 
+/// Bytes one read job reads at most: an expert's pieces are split into requests of
+/// this size, so several readers fill one expert at once and, taking jobs in the order
+/// they were issued, finish experts in the order the layer computes them.
+const READ_CHUNK: usize = 1 << 20;
+
+/// One read: `len` bytes at `file_start` of part `part` into `slab` at `slab_offset`.
 struct Job {
     layer: usize,
     expert: usize,
     kind: ReadKind,
+    slab: Arc<Slab>,
+    part: usize,
+    file_start: u64,
+    slab_offset: usize,
+    len: usize,
+}
+
+/// A slab being filled by several reader threads at once. Each read job writes its own
+/// byte range, disjoint from every other job's; nothing reads the slab before the last
+/// job of its expert has finished (the entry turns `Ready` under the state lock, which
+/// orders every write before every later read), and a slab is refilled only after it
+/// was recycled, which takes the last reference to it.
+struct Slab {
     buf: AlignedBuf,
+    /// `buf`'s memory, taken once, so writers never form overlapping `&mut` borrows of
+    /// the whole buffer.
+    ptr: *mut u8,
+    len: usize,
+}
+
+// SAFETY: `ptr` points into `buf`'s anonymous mapping, which the slab owns and which
+// neither moves nor is unmapped while the slab lives. Shared access goes through
+// `range_mut` (disjoint ranges, by its contract) and `bytes` (only after every write),
+// so sending or sharing the slab between threads creates no data race.
+unsafe impl Send for Slab {}
+// SAFETY: as for Send.
+unsafe impl Sync for Slab {}
+
+impl Slab {
+    fn new(mut buf: AlignedBuf) -> Slab {
+        let ptr = buf.as_mut_slice().as_mut_ptr();
+        let len = buf.len();
+        Slab { buf, ptr, len }
+    }
+
+    /// The bytes `start..start + len`, to write.
+    ///
+    /// # Safety
+    /// No other thread reads or writes any of these bytes while the borrow lives.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn range_mut(&self, start: usize, len: usize) -> &mut [u8] {
+        assert!(
+            start <= self.len && len <= self.len - start,
+            "range inside the slab"
+        );
+        // SAFETY: in bounds (asserted) of the live mapping; exclusive by the contract.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(start), len) }
+    }
+
+    /// The whole slab, to read.
+    ///
+    /// # Safety
+    /// Every write to the slab has finished, and none starts while the borrow lives.
+    unsafe fn bytes(&self) -> &[u8] {
+        // SAFETY: the live mapping of `len` bytes; no writer by the contract.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+
+    fn into_buf(self) -> AlignedBuf {
+        self.buf
+    }
 }
 
 /// Why the cache cannot be set up.
@@ -340,6 +412,8 @@ pub enum CacheError {
 
 pub struct ExpertCache {
     prefetch_on: bool,
+    /// Bytes per read request ([`READ_CHUNK`]).
+    read_chunk: usize,
     shared: Arc<Shared>,
     demand: Option<Sender<Job>>,
     prefetch: Option<Sender<Job>>,
@@ -438,11 +512,19 @@ impl ExpertCache {
             .collect();
         Ok(ExpertCache {
             prefetch_on: prefetch,
+            read_chunk: READ_CHUNK,
             shared,
             demand: Some(demand_tx),
             prefetch: Some(prefetch_tx),
             readers,
         })
+    }
+
+    /// Splits reads into requests of `bytes` (rounded up to the direct-I/O alignment)
+    /// instead of [`READ_CHUNK`].
+    pub fn with_read_chunk(mut self, bytes: usize) -> ExpertCache {
+        self.read_chunk = bytes.max(1).next_multiple_of(ALIGN as usize);
+        self
     }
 
     pub fn stats(&self) -> CacheStats {
@@ -483,6 +565,9 @@ impl ExpertCache {
             return (st, true);
         }
         let prefetch = kind == ReadKind::Prefetch;
+        let layout = self.shared.layers[layer]
+            .as_ref()
+            .expect("reads are issued for MoE layers only");
         let buf = loop {
             if let Some(b) = take_slab(&self.shared, &mut st, prefetch) {
                 break b;
@@ -499,10 +584,29 @@ impl ExpertCache {
                 return (st, true);
             }
         };
+        let slab = Arc::new(Slab::new(buf));
+        let mut jobs = Vec::new();
+        for p in layout.pieces(expert) {
+            for at in (0..p.span).step_by(self.read_chunk) {
+                jobs.push(Job {
+                    layer,
+                    expert,
+                    kind,
+                    slab: slab.clone(),
+                    part: p.part,
+                    file_start: p.file_start + at as u64,
+                    slab_offset: p.slab_offset + at,
+                    len: self.read_chunk.min(p.span - at),
+                });
+            }
+        }
         st.map.insert(
             (layer, expert),
             Entry::Loading {
                 prefetched: prefetch,
+                slab,
+                remaining: jobs.len(),
+                error: None,
             },
         );
         let c = &self.shared.counters;
@@ -514,16 +618,11 @@ impl ExpertCache {
         if let Some(counter) = counter {
             counter.fetch_add(1, Ordering::Relaxed);
         }
-        let sent = tx
-            .as_ref()
-            .expect("senders live as long as the cache")
-            .send(Job {
-                layer,
-                expert,
-                kind,
-                buf,
-            });
-        debug_assert!(sent.is_ok(), "reader threads outlive the cache's senders");
+        let tx = tx.as_ref().expect("senders live as long as the cache");
+        for job in jobs {
+            let sent = tx.send(job);
+            debug_assert!(sent.is_ok(), "reader threads outlive the cache's senders");
+        }
         (st, true)
     }
 }
@@ -565,7 +664,7 @@ fn take_slab(shared: &Shared, st: &mut State, prefetch: bool) -> Option<AlignedB
                     .prefetch_waste
                     .fetch_add(1, Ordering::Relaxed);
             }
-            Arc::try_unwrap(slab).ok()
+            Arc::try_unwrap(slab).ok().map(Slab::into_buf)
         }
         _ => None,
     }
@@ -577,49 +676,73 @@ fn reader(shared: &Shared, demand: &Receiver<Job>, prefetch: &Receiver<Job>) {
             recv(demand) -> j => j,
             recv(prefetch) -> j => j,
         };
-        let Ok(mut job) = job else { return };
+        let Ok(job) = job else { return };
         Busy::start(&shared.busy);
         let t = Instant::now();
-        let layout = shared.layers[job.layer]
-            .as_ref()
-            .expect("jobs are issued for MoE layers only");
-        let mut result = Ok(());
-        let mut bytes = 0;
-        for p in layout.pieces(job.expert) {
-            let dst = &mut job.buf.as_mut_slice()[p.slab_offset..p.slab_offset + p.span];
-            if let Err(e) = shared.files[p.part].read_at(dst, p.file_start) {
-                result = Err(format!(
-                    "reading expert {} of layer {} ({} bytes at {}): {e}",
-                    job.expert, job.layer, p.span, p.file_start
-                ));
-                break;
-            }
-            bytes += p.span as u64;
-        }
+        let result = {
+            // SAFETY: jobs of one slab cover disjoint ranges (chunks of the expert's
+            // non-overlapping pieces), and the slab is read only once its entry is
+            // `Ready`, after this job has finished (see `Slab`).
+            let dst = unsafe { job.slab.range_mut(job.slab_offset, job.len) };
+            shared.files[job.part]
+                .read_at(dst, job.file_start)
+                .map_err(|e| {
+                    format!(
+                        "reading expert {} of layer {} ({} bytes at {}): {e}",
+                        job.expert, job.layer, job.len, job.file_start
+                    )
+                })
+        };
         let c = &shared.counters;
-        c.bytes_read.fetch_add(bytes, Ordering::Relaxed);
-        if job.kind == ReadKind::Pin {
-            c.pinned_bytes.fetch_add(bytes, Ordering::Relaxed);
+        if result.is_ok() {
+            c.bytes_read.fetch_add(job.len as u64, Ordering::Relaxed);
+            if job.kind == ReadKind::Pin {
+                c.pinned_bytes.fetch_add(job.len as u64, Ordering::Relaxed);
+            }
         }
         c.read_ns
             .fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
         Busy::end(&shared.busy);
+        let key = (job.layer, job.expert);
+        // Our reference goes before the count does, so the last job leaves the entry
+        // holding the only one.
+        drop(job);
         let mut st = shared.state.lock().unwrap_or_else(|e| e.into_inner());
-        let prefetched = matches!(
-            st.map.get(&(job.layer, job.expert)),
-            Some(Entry::Loading { prefetched: true })
-        );
-        let entry = match result {
-            Ok(()) => Entry::Ready {
-                slab: Arc::new(job.buf),
-                prefetched,
-            },
-            Err(msg) => {
-                st.free.push(job.buf);
+        match st.map.get_mut(&key) {
+            Some(Entry::Loading {
+                remaining, error, ..
+            }) => {
+                *remaining -= 1;
+                if let Err(msg) = result {
+                    error.get_or_insert(msg);
+                }
+                if *remaining > 0 {
+                    continue;
+                }
+            }
+            _ => continue,
+        }
+        let Some(Entry::Loading {
+            prefetched,
+            slab,
+            error,
+            ..
+        }) = st.map.remove(&key)
+        else {
+            continue;
+        };
+        let entry = match error {
+            None => Entry::Ready { slab, prefetched },
+            Some(msg) => {
+                match Arc::try_unwrap(slab) {
+                    Ok(slab) => st.free.push(slab.into_buf()),
+                    // Not expected; the slab is freed with its last reference.
+                    Err(_) => st.allocated -= 1,
+                }
                 Entry::Failed(msg)
             }
         };
-        st.map.insert((job.layer, job.expert), entry);
+        st.map.insert(key, entry);
         drop(st);
         shared.ready.notify_all();
     }
@@ -705,8 +828,8 @@ impl ExpertSource for ExpertCache {
             .collect();
         for k in drop {
             if let Some(Entry::Ready { slab, .. }) = st.map.remove(&k) {
-                if let Ok(b) = Arc::try_unwrap(slab) {
-                    st.free.push(b);
+                if let Ok(slab) = Arc::try_unwrap(slab) {
+                    st.free.push(slab.into_buf());
                 }
             }
         }
@@ -734,7 +857,7 @@ impl ExpertSource for ExpertCache {
                         c.prefetch_hits.fetch_add(1, Ordering::Relaxed);
                     }
                 }
-                Some(Entry::Loading { prefetched }) if *prefetched => {
+                Some(Entry::Loading { prefetched, .. }) if *prefetched => {
                     *prefetched = false;
                     c.prefetch_hits.fetch_add(1, Ordering::Relaxed);
                 }
@@ -808,7 +931,10 @@ impl ExpertSource for ExpertCache {
         }
         let pieces = layout.pieces(expert);
         let t = &layout.tensors;
-        let bytes = slab.as_slice();
+        // SAFETY: `slab` came from a `Ready` entry, so every read job into it has
+        // finished; it is written again only after recycling, which needs the
+        // reference held here to be gone.
+        let bytes = unsafe { slab.bytes() };
         let mat = |p: &Piece, w: &WeightRef| {
             let start = p.slab_offset + p.inner;
             QMatrix::new(w.ty, w.dims[0], w.dims[1], &bytes[start..start + p.len])
@@ -823,5 +949,65 @@ impl ExpertSource for ExpertCache {
         // A slab may have become evictable for a waiting issuer.
         self.shared.ready.notify_all();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gguf::GgufFile;
+    use crate::synth::{write_deepseek2, MoeSpec};
+
+    /// Every expert of r1-tiny read through a cache of `slots` slots in requests of
+    /// `chunk` bytes holds exactly the file's bytes.
+    fn check(slots: u64, chunk: usize) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tiny.gguf");
+        let spec = MoeSpec::r1_tiny();
+        write_deepseek2(&path, &spec).unwrap();
+        let w = Weights::new(GgufFile::open(&path).unwrap());
+        let layers: Vec<Option<ExpertTensors>> = (0..spec.n_layer)
+            .map(|l| {
+                (l >= spec.n_dense_lead).then(|| {
+                    ExpertTensors::bind(&w, l, spec.n_embd, spec.n_ff_exp, spec.n_expert).unwrap()
+                })
+            })
+            .collect();
+        let probe = ExpertCache::new(&[&path], layers.clone(), 1 << 30, 4, 1, false).unwrap();
+        let budget = slots * probe.stats().slot_bytes as u64;
+        let cache = ExpertCache::new(&[&path], layers.clone(), budget, 4, 3, false)
+            .unwrap()
+            .with_read_chunk(chunk);
+        for (l, t) in layers.iter().enumerate() {
+            let Some(t) = t else { continue };
+            for e in 0..t.n_expert {
+                cache.request(l, &[e]);
+                cache.with_expert(&w, l, e, &mut |_| {}).unwrap();
+                let st = cache.shared.state.lock().unwrap();
+                let Some(Entry::Ready { slab, .. }) = st.map.get(&(l, e)) else {
+                    panic!("expert {e} of layer {l} is not ready after use");
+                };
+                // SAFETY: a `Ready` entry's reads have all finished; the state lock
+                // held here keeps it from being recycled.
+                let bytes = unsafe { slab.bytes() };
+                let layout = cache.shared.layers[l].as_ref().unwrap();
+                for (p, tensor) in layout.pieces(e).iter().zip([&t.gate, &t.up, &t.down]) {
+                    let file = w.bytes(tensor);
+                    let per = file.len() / t.n_expert;
+                    let got = &bytes[p.slab_offset + p.inner..][..p.len];
+                    assert_eq!(got, &file[e * per..(e + 1) * per], "layer {l} expert {e}");
+                }
+            }
+        }
+        let st = cache.stats();
+        assert_eq!(st.misses, 2 * 16, "{st:?}");
+        assert!(st.busy_s > 0.0 && st.busy_s <= st.read_s + 1e-3, "{st:?}");
+    }
+
+    #[test]
+    fn reads_split_into_many_requests_fill_experts_exactly() {
+        check(6, 4096);
+        check(40, 8192);
+        check(6, 1 << 20);
     }
 }

@@ -220,7 +220,7 @@ impl ExpertProfile {
         if total == 0 {
             return 0.0;
         }
-        uses.sort_unstable_by(|a, b| b.cmp(a));
+        uses.sort_unstable_by_key(|&n| std::cmp::Reverse(n));
         let n = ((uses.len() as f64 * fraction).round() as usize).max(1);
         uses[..n.min(uses.len())].iter().sum::<u64>() as f64 / total as f64
     }
