@@ -53,7 +53,7 @@ pub struct TokenizerSummary {
 
 /// What has to be in RAM and what one token reads: the first question for a model
 /// bigger than the machine.
-#[derive(Debug, Serialize, Default)]
+#[derive(Debug, Serialize, Default, Clone, Copy)]
 pub struct Footprint {
     /// Everything but the routed experts: touched every token, kept resident.
     pub resident_bytes: u64,
@@ -65,7 +65,8 @@ pub struct Footprint {
 }
 
 impl Footprint {
-    fn of(
+    /// From byte tallies by role (of a file, or of a quantization plan).
+    pub fn of(
         by_role: &BTreeMap<TensorRole, Tally>,
         total: u64,
         hparams: Option<&Hparams>,

@@ -18,9 +18,10 @@
 //! - [`engine`]: the `Session` that wires the above (prefill, decode, stop, timings).
 //! - [`cli`]: flags → commands. [`inspect`] (what a file holds), [`synth`] (synthetic
 //!   models) and [`bandwidth`] (the read-bandwidth probe) serve the commands and tests.
+//! - [`quantize`]: file → file: recipes, plans, importance matrices, requantization.
 //!
-//! Kernels live in the `bitmoe-simd` crate. DeepSeek-R1 (MLA + MoE), the expert-paging
-//! cache and GPU offload arrive with later issues.
+//! Kernels (and the block quantizers) live in the `bitmoe-simd` crate. GPU offload
+//! arrives with a later issue.
 
 pub mod bandwidth;
 pub mod cli;
@@ -30,6 +31,7 @@ pub mod inspect;
 pub mod kv_cache;
 pub mod model;
 pub mod quant;
+pub mod quantize;
 pub mod sampler;
 pub mod schema;
 pub mod synth;

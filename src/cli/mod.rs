@@ -9,6 +9,7 @@ mod dump;
 mod info;
 mod npy;
 mod perplexity;
+mod quantize;
 mod run;
 mod synth;
 
@@ -47,6 +48,9 @@ pub enum Command {
     /// Throughput, llama-bench style (pp = prompt processing, tg = generation). Without
     /// -m: a built-in synthetic model, no download needed.
     Bench(BenchArgs),
+    /// Requantize a GGUF tensor by tensor by a recipe (built-in ud-iq1_s, ud-iq1_m,
+    /// ud-iq2_xxs, ud-q2_k_xl, or a TOML file), optionally with an importance matrix.
+    Quantize(QuantizeArgs),
     /// Write a small synthetic model (random weights, fixed seed) that runs here and in
     /// llama.cpp: for tests and trying bitmoe without a download.
     Synth(SynthArgs),
@@ -350,6 +354,16 @@ pub struct BenchArgs {
     /// RAM budget (as for run), e.g. 4G.
     #[arg(long = "ram-budget", value_parser = parse_size)]
     pub ram_budget: Option<u64>,
+    /// Read the next layer's guessed experts ahead (as for run).
+    #[arg(long = "expert-prefetch")]
+    pub expert_prefetch: bool,
+    /// Evict the model files from the page cache and empty the expert cache before
+    /// each repetition (Linux: posix_fadvise; says so when it cannot).
+    #[arg(long)]
+    pub cold: bool,
+    /// Also draw tokens/s per test as an SVG bar chart.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
 }
 
 impl BenchArgs {
@@ -359,9 +373,36 @@ impl BenchArgs {
             model: model.to_path_buf(),
             experts: self.experts.mode(),
             ram_budget: self.ram_budget,
+            expert_prefetch: self.expert_prefetch,
             ..crate::engine::LoadOptions::default()
         }
     }
+}
+
+#[derive(Debug, Args)]
+pub struct QuantizeArgs {
+    /// Input model (F32, F16, BF16 or Q8_0 tensors; others need --allow-requantize).
+    pub input: PathBuf,
+    /// Output file (with --split-max-size: the prefix of its parts).
+    pub output: Option<PathBuf>,
+    /// Built-in recipe name or a recipe TOML file.
+    #[arg(long)]
+    pub recipe: String,
+    /// Importance matrix (llama.cpp's GGUF or legacy .dat format).
+    #[arg(long)]
+    pub imatrix: Option<PathBuf>,
+    /// Print the plan (type per tensor, sizes, bytes per token) and write nothing.
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+    /// Quantize tensors that are already quantized (other than Q8_0).
+    #[arg(long = "allow-requantize")]
+    pub allow_requantize: bool,
+    /// Write parts of at most this size, e.g. 50G (llama-gguf-split's naming).
+    #[arg(long = "split-max-size", value_parser = parse_size)]
+    pub split_max_size: Option<u64>,
+    /// Threads (default: physical cores).
+    #[arg(short = 't', long = "threads")]
+    pub threads: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -384,6 +425,10 @@ pub struct SynthArgs {
     /// deepseek2: write expert-group keys (8 groups / top 4; r1-tiny always has 4 / 2).
     #[arg(long)]
     pub groups: bool,
+    /// deepseek2: every weight matrix at this type (f32 or f16: a source for
+    /// `bitmoe quantize`) instead of the UD-IQ1_S mix.
+    #[arg(long)]
+    pub weights: Option<String>,
     /// deepseek2: copy the tokenizer (every tokenizer.* key) from this GGUF file.
     #[arg(long)]
     pub vocab_from: Option<PathBuf>,
@@ -406,6 +451,7 @@ pub fn main() -> anyhow::Result<()> {
         Command::Chat(args) => chat::run(&args),
         Command::Perplexity(args) => perplexity::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Quantize(args) => quantize::run(&args),
         Command::Synth(args) => synth::run(&args),
     }
 }

@@ -5,8 +5,9 @@ use std::time::Instant;
 use anyhow::bail;
 
 use super::SynthArgs;
+use crate::quant::QuantType;
 use crate::schema::Arch;
-use crate::synth::{write_deepseek2, write_dense, DenseSpec, MlaLayout, MoeSpec};
+use crate::synth::{write_deepseek2, write_dense, DenseSpec, MlaLayout, MoeSpec, MoeTypes};
 
 pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
     let arch = match Arch::from_name(&args.arch) {
@@ -54,6 +55,13 @@ fn deepseek2(args: &SynthArgs) -> anyhow::Result<()> {
     }
     spec.seed = args.seed;
     spec.vocab_from = args.vocab_from.clone();
+    if let Some(w) = &args.weights {
+        let ty = match QuantType::from_name(w) {
+            Some(t @ (QuantType::F32 | QuantType::F16)) => t,
+            _ => bail!("--weights {w:?}: f32 or f16 (the default is the UD-IQ1_S mix)"),
+        };
+        spec.types = MoeTypes::uniform(ty);
+    }
     let start = Instant::now();
     write_deepseek2(&args.output, &spec)?;
     let secs = start.elapsed().as_secs_f64();

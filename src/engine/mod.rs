@@ -360,6 +360,11 @@ impl Session {
         self.model.expert_cache_stats()
     }
 
+    /// Empties the expert cache, so the next tokens read their experts from disk.
+    pub fn clear_expert_cache(&self) {
+        self.model.drop_cached_experts();
+    }
+
     /// KV-cache bytes one token takes over all layers.
     pub fn kv_bytes_per_token(&self) -> usize {
         self.cache.bytes_per_token()

@@ -102,6 +102,13 @@ impl Model {
         }
     }
 
+    /// Empties the expert cache (for cold-start measurements).
+    pub fn drop_cached_experts(&self) {
+        if let Model::Deepseek2(m) = self {
+            m.drop_cached_experts();
+        }
+    }
+
     pub fn new_cache(&self, n_ctx: usize) -> KvCache {
         match self {
             Model::Dense(m) => m.new_cache(n_ctx),

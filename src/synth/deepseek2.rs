@@ -70,6 +70,26 @@ pub struct MoeTypes {
 }
 
 impl MoeTypes {
+    /// Every weight matrix at `ty` (e.g. F16: a source for `bitmoe quantize`).
+    pub fn uniform(ty: QuantType) -> MoeTypes {
+        MoeTypes {
+            token_embd: ty,
+            attn_q: ty,
+            attn_output: ty,
+            attn_kv_a_mqa: ty,
+            attn_kv_b: ty,
+            dense_gate_up: ty,
+            dense_down: ty,
+            shexp_gate_up: ty,
+            shexp_down: ty,
+            exps_gate_up: ty,
+            exps_down: ty,
+            exps_down_lead: ty,
+            exps_down_lead_layers: 0,
+            output: ty,
+        }
+    }
+
     /// The UD-IQ1_S mix, with the first `lead` MoE blocks' `ffn_down_exps` at IQ2_XXS
     /// (R1 has 6 of 58).
     pub fn ud_iq1_s(lead: usize) -> MoeTypes {
@@ -409,6 +429,21 @@ pub fn write_deepseek2(path: &Path, spec: &MoeSpec) -> Result<(), GgufError> {
     }
     w.finish()?;
     Ok(())
+}
+
+/// The metadata and tensor list `write_deepseek2` would write, without writing: for
+/// planning against full-size models (e.g. all 61 blocks of R1) that do not fit a disk.
+pub fn deepseek2_layout(spec: &MoeSpec) -> Result<(Metadata, Vec<TensorDecl>), String> {
+    let problems = spec.problems();
+    if !problems.is_empty() {
+        return Err(format!(
+            "bad synthetic deepseek2 spec: {}",
+            problems.join("; ")
+        ));
+    }
+    let (md, n_vocab) = metadata(spec).map_err(|e| e.to_string())?;
+    let decls = plan(spec, n_vocab)?.into_iter().map(|p| p.decl).collect();
+    Ok((md, decls))
 }
 
 /// The file's metadata and the vocabulary size.

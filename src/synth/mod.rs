@@ -24,7 +24,7 @@ mod mla;
 mod rng;
 mod vocab;
 
-pub use deepseek2::{write_deepseek2, MlaLayout, MoeSpec, MoeTypes, Yarn};
+pub use deepseek2::{deepseek2_layout, write_deepseek2, MlaLayout, MoeSpec, MoeTypes, Yarn};
 pub use dense::{write_dense, DenseSpec};
 pub use rng::Rng;
 pub use vocab::copy_tokenizer;

@@ -108,7 +108,7 @@ fn the_latent_cache_holds_kv_lora_plus_rope_per_token_per_layer() {
 }
 
 #[derive(serde::Deserialize)]
-struct Golden {
+pub(crate) struct Golden {
     prompt_tokens: Vec<u32>,
     greedy_tokens: Vec<u32>,
     /// Logits at every position of prompt + greedy tokens (teacher forcing).
@@ -123,7 +123,7 @@ struct Golden {
     ref_routing_margins: std::collections::BTreeMap<String, Vec<f32>>,
 }
 
-fn golden(name: &str) -> Golden {
+pub(crate) fn golden(name: &str) -> Golden {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/golden")
         .join(format!("{name}.json"));
@@ -147,18 +147,24 @@ fn show(v: &[f64]) -> String {
 /// How close to llama.cpp a file must come (spec `moe-fidelity.md`): the logits after
 /// the prompt, every teacher-forced position, the median, and free-running greedy
 /// tokens.
-struct Bounds {
-    first: f64,
-    each: f64,
-    median: f64,
+pub(crate) struct Bounds {
+    pub(crate) first: f64,
+    pub(crate) each: f64,
+    pub(crate) median: f64,
     /// Free-running greedy tokens must be identical (only sound where near-tie expert
     /// choices are rare: see `r1_wide_matches_llama_cpp`).
-    greedy: bool,
+    pub(crate) greedy: bool,
+    /// Routing margins below this may flip on summation order (`NEAR_TIE` unless a
+    /// test says why not).
+    pub(crate) near_tie: f64,
+    /// Each position against the float64 reference, where its routing is not a
+    /// near-tie.
+    pub(crate) ref_each: f64,
 }
 
 /// Compares with llama.cpp over its own sequence (teacher forcing) and with the float64
 /// reference, then checks the greedy tokens.
-fn check_golden(path: &Path, g: &Golden, b: &Bounds) {
+pub(crate) fn check_golden(path: &Path, g: &Golden, b: &Bounds) {
     let mut s = load(path, 2);
     s.trace_routing(true);
     let seq: Vec<u32> = g
@@ -183,16 +189,8 @@ fn check_golden(path: &Path, g: &Golden, b: &Bounds) {
         show(&vs_llama)
     );
     // Near-tie expert choices may go either way; a few are expected, not many.
-    let ties = margins.iter().filter(|&&m| m < NEAR_TIE).count();
+    let ties = margins.iter().filter(|&&m| m < b.near_tie).count();
     assert!(ties * 4 <= seq.len(), "{ties} near-tie positions");
-    assert!(
-        vs_llama
-            .iter()
-            .zip(&margins)
-            .all(|(&e, &m)| e <= b.each || m < NEAR_TIE),
-        "NMSE vs llama.cpp per position: {}",
-        show(&vs_llama)
-    );
     // Against the float64 reference: close wherever the reference's expert choice is
     // not a near-tie that rounding can flip.
     let vs_ref: Vec<f64> = g
@@ -201,6 +199,23 @@ fn check_golden(path: &Path, g: &Golden, b: &Bounds) {
         .enumerate()
         .map(|(i, r)| nmse(at(i), r))
         .collect();
+    if !vs_ref.is_empty() {
+        eprintln!("NMSE vs float64 reference:      {}", show(&vs_ref));
+    }
+    // Where we part from llama.cpp, either our own choice was a near-tie, or we are
+    // ten times closer to the exact (float64) model there than to llama.cpp: llama.cpp
+    // flipped an expert.
+    assert!(
+        vs_llama
+            .iter()
+            .zip(&margins)
+            .enumerate()
+            .all(|(i, (&e, &m))| {
+                e <= b.each || m < b.near_tie || vs_ref.get(i).is_some_and(|&r| r * 10.0 <= e)
+            }),
+        "NMSE vs llama.cpp per position: {}",
+        show(&vs_llama)
+    );
     let min_margin = |i: usize| {
         g.ref_routing_margins
             .values()
@@ -212,9 +227,11 @@ fn check_golden(path: &Path, g: &Golden, b: &Bounds) {
         "NMSE vs f64 reference: {}",
         show(&vs_ref)
     );
+    // Where both engines agree and the reference does not, its choice was one that
+    // quantized activations (both engines' Q8 inputs) move; not an engine error.
     for (i, &e) in vs_ref.iter().enumerate() {
         assert!(
-            e <= 5e-3 || min_margin(i) < 0.03,
+            e <= b.ref_each || min_margin(i) < 0.03 || vs_llama[i] <= b.each,
             "position {i}: NMSE vs f64 reference {e:.1e} with routing margin {}",
             min_margin(i)
         );
@@ -260,6 +277,8 @@ fn r1_tiny_split_matches_llama_cpp() {
             each: 2.5e-3,
             median: 1e-3,
             greedy: true,
+            near_tie: NEAR_TIE,
+            ref_each: 5e-3,
         },
     );
 }
@@ -278,6 +297,8 @@ fn r1_tiny_legacy_matches_llama_cpp() {
             each: 0.2,
             median: 5e-3,
             greedy: true,
+            near_tie: NEAR_TIE,
+            ref_each: 5e-3,
         },
     );
 }
@@ -305,6 +326,8 @@ fn r1_wide_matches_llama_cpp() {
             each: 0.2,
             median: 5e-3,
             greedy: false,
+            near_tie: NEAR_TIE,
+            ref_each: 5e-3,
         },
     );
 }

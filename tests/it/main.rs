@@ -11,6 +11,7 @@ mod gguf_malformed;
 mod gguf_roundtrip;
 mod gguf_split;
 mod golden_llama_cpp;
+mod quantize;
 mod real_model;
 mod support;
 mod synth_deepseek2;

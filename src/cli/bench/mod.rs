@@ -135,7 +135,7 @@ impl ModelFacts {
                 fraction: t.bytes as f64 / size.max(1) as f64,
             })
             .collect();
-        quant_mix.sort_by(|a, b| b.bytes.cmp(&a.bytes));
+        quant_mix.sort_by_key(|q| std::cmp::Reverse(q.bytes));
         let params = summary.total.elements;
         let compact = if params >= 1_000_000_000 {
             format!("{:.1}B", params as f64 / 1e9)

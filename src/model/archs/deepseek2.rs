@@ -185,6 +185,10 @@ impl Deepseek2 {
         self.experts.cache_stats()
     }
 
+    pub fn drop_cached_experts(&self) {
+        self.experts.drop_cached();
+    }
+
     /// Binds every tensor but the routed experts, which `experts` provides.
     pub fn bind_with(
         w: &Weights,
