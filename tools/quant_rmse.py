@@ -18,7 +18,8 @@ when given none.
 
 Inputs: "gauss" (normal rows), "heavy" (Student-t, 3 degrees of freedom), and
 "smollm": blk.{0,15}.ffn_down.weight of models/SmolLM2-135M-Instruct.Q4_1.gguf,
-dequantized (rows of 1536).
+dequantized (rows of 1536). Q4_1 values are exactly representable in Q5_1 (same d and m,
+codes 0..15), so a Q5_1 error of 0 there is a quantizer that found that grid.
 """
 
 import argparse
@@ -37,19 +38,21 @@ from gguf.quants import dequantize
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LIB = "/root/.pyenv/versions/3.11.7/lib/python3.11/site-packages/llama_cpp/lib/libggml-base.so"
 MODEL = os.path.join(ROOT, "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
-TYPES = ["q8_0", "q4_0", "q4_1", "q4_K", "q5_K", "q6_K", "q2_K", "q3_K",
-         "tq1_0", "tq2_0", "iq4_xs", "iq1_s", "iq1_m", "iq2_xxs"]
+TYPES = ["q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_K", "q5_K", "q6_K", "q2_K", "q3_K",
+         "tq1_0", "tq2_0", "iq4_xs", "iq4_nl", "iq1_s", "iq1_m", "iq2_xxs"]
 QTYPE = {
-    "q8_0": T.Q8_0, "q4_0": T.Q4_0, "q4_1": T.Q4_1, "q4_K": T.Q4_K, "q5_K": T.Q5_K,
+    "q8_0": T.Q8_0, "q4_0": T.Q4_0, "q4_1": T.Q4_1, "q5_0": T.Q5_0, "q5_1": T.Q5_1,
+    "q4_K": T.Q4_K, "q5_K": T.Q5_K,
     "q6_K": T.Q6_K, "q2_K": T.Q2_K, "q3_K": T.Q3_K, "tq1_0": T.TQ1_0, "tq2_0": T.TQ2_0,
-    "iq4_xs": T.IQ4_XS, "iq1_s": T.IQ1_S, "iq1_m": T.IQ1_M, "iq2_xxs": T.IQ2_XXS,
+    "iq4_xs": T.IQ4_XS, "iq4_nl": T.IQ4_NL, "iq1_s": T.IQ1_S, "iq1_m": T.IQ1_M, "iq2_xxs": T.IQ2_XXS,
 }
 NEEDS_IMATRIX = {"iq1_s", "iq2_xxs"}
 
 
 def row_bytes(t, n):
     block, nbytes = {
-        "q8_0": (32, 34), "q4_0": (32, 18), "q4_1": (32, 20), "q4_K": (256, 144),
+        "q8_0": (32, 34), "q4_0": (32, 18), "q4_1": (32, 20), "q5_0": (32, 22),
+        "q5_1": (32, 24), "iq4_nl": (32, 18), "q4_K": (256, 144),
         "q5_K": (256, 176), "q6_K": (256, 210), "q2_K": (256, 84), "q3_K": (256, 110),
         "tq1_0": (256, 54), "tq2_0": (256, 66), "iq4_xs": (256, 136), "iq1_s": (256, 50),
         "iq1_m": (256, 56), "iq2_xxs": (256, 66),

@@ -17,6 +17,8 @@ const BOUNDS: &[(GgmlType, f64)] = &[
     (GgmlType::Q8_0, 0.008),
     (GgmlType::Q4_0, 0.11),
     (GgmlType::Q4_1, 0.095),
+    (GgmlType::Q5_0, 0.055),
+    (GgmlType::Q5_1, 0.047),
     (GgmlType::Q4_K, 0.095),
     (GgmlType::Q5_K, 0.047),
     (GgmlType::Q6_K, 0.024),
@@ -25,6 +27,7 @@ const BOUNDS: &[(GgmlType, f64)] = &[
     (GgmlType::TQ1_0, 0.55),
     (GgmlType::TQ2_0, 0.55),
     (GgmlType::IQ4_XS, 0.1),
+    (GgmlType::IQ4_NL, 0.1),
     (GgmlType::IQ1_S, 0.6),
     (GgmlType::IQ1_M, 0.55),
     (GgmlType::IQ2_XXS, 0.45),
@@ -97,7 +100,7 @@ fn every_listed_type_is_supported_and_others_are_refused() {
     for ty in [
         GgmlType::F32,
         GgmlType::Q8_K,
-        GgmlType::Q5_0,
+        GgmlType::IQ2_XS,
         GgmlType::IQ3_S,
     ] {
         assert!(!supports(ty));

@@ -1,5 +1,7 @@
-//! IQ4_XS weight quantizer: `x ≈ d·(ls−32)·KV[c]` with the 16 non-linear IQ4_NL values.
+//! IQ4_XS and IQ4_NL weight quantizers: `x ≈ d·(ls−32)·KV[c]` (IQ4_XS) or `x ≈ d·KV[c]`
+//! (IQ4_NL, one f16 `d` per 32 values) with the 16 non-linear IQ4_NL values.
 //!
+//! IQ4_XS:
 //! llama.cpp's `quantize_row_iq4_nl_impl(256, 32, …, ntry = 7)`: per 32-element
 //! sub-block start from the scale that maps the largest |x| to `KV[0]` = −127, try 15
 //! scales `(k − 127)/max`, rounding each value to the nearest table entry and keeping
@@ -8,11 +10,19 @@
 //!
 //! Weights, σ² = 2·mean x² of the super-block: `q·√(σ² + x²)`, with q ≡ 1 without
 //! importance (llama.cpp uses x² there, which is worse on plain RMSE).
+//!
+//! IQ4_NL: llama.cpp's `quantize_row_iq4_nl_impl(32, 32, …, ntry = 7)`, the same block
+//! search with σ² = 2·mean x² of the 32-element block and `d` the block's scale. The
+//! candidates, each f16-rounded and re-rounded before its error is measured: that
+//! search with our weights; without importance also with llama.cpp's (x²), so its
+//! choice is among them; and the mirrored search that maps the largest |x| to
+//! `KV[15]` = 113 instead of −127 (the table is not symmetric). The winner gets
+//! [`super::refine`]'s least-squares refits of `d`.
 
 use super::refine::Symmetric;
 use super::search::GROUP_MAX_EPS;
 use super::{f16_round, mean_sq, nearest_int};
-use crate::blocks::iq4::BlockIQ4XS;
+use crate::blocks::iq4::{BlockIQ4NL, BlockIQ4XS};
 use crate::blocks::{as_blocks_mut, f32_to_f16};
 use crate::tables::KVALUES_IQ4NL;
 
@@ -44,6 +54,14 @@ pub(crate) fn best_index(values: &[i8; 16], x: f32) -> u8 {
 
 /// Best scale of one sub-block (llama.cpp's per-block search), 0 for an all-zero block.
 fn sub_block_scale(x: &[f32], w: &[f32]) -> f32 {
+    anchored_scale(x, w, false)
+}
+
+/// llama.cpp's per-block search (`mirrored == false`): with `max` the element of largest
+/// |x|, start from `id = 127/max`, try `id = (KV[0] + k)/max`, `k ∈ −7..=7`, rounding
+/// `id·x` to the nearest table value, and keep the best `(Σ w q x)² / Σ w q²`.
+/// Mirrored: start from `KV[15]/max` and try `(KV[15] + k)/max`.
+fn anchored_scale(x: &[f32], w: &[f32], mirrored: bool) -> f32 {
     let kv = &KVALUES_IQ4NL;
     let (mut max, mut amax) = (0.0f32, 0.0f32);
     for &v in x {
@@ -64,11 +82,16 @@ fn sub_block_scale(x: &[f32], w: &[f32]) -> f32 {
         }
         (sqx, sq2)
     };
-    let (sqx, sq2) = fit(1.0 / (-max / kv[0] as f32));
+    let anchor = if mirrored { kv[15] } else { kv[0] } as f32;
+    let (sqx, sq2) = if mirrored {
+        fit(anchor / max)
+    } else {
+        fit(1.0 / (-max / anchor))
+    };
     let mut d = if sq2 > 0.0 { sqx / sq2 } else { 0.0 };
     let mut best = d * sqx;
     for itry in -7..=7 {
-        let (sqx, sq2) = fit((itry as f32 + kv[0] as f32) / max);
+        let (sqx, sq2) = fit((itry as f32 + anchor) / max);
         if sq2 > 0.0 && sqx * sqx > best * sq2 {
             d = sqx / sq2;
             best = d * sqx;
@@ -131,5 +154,47 @@ pub(crate) fn quantize_row_iq4_xs(x: &[f32], importance: Option<&[f32]>, out: &m
             let (ib, j) = (k / 16, k % 16);
             codes[32 * ib + j] | (codes[32 * ib + 16 + j] << 4)
         });
+    }
+}
+
+/// f32 row → IQ4_NL.
+pub(crate) fn quantize_row_iq4_nl(x: &[f32], importance: Option<&[f32]>, out: &mut [u8]) {
+    const QK: usize = 32;
+    let kv = &KVALUES_IQ4NL;
+    for (i, b) in as_blocks_mut::<BlockIQ4NL>(out).iter_mut().enumerate() {
+        let r = i * QK..(i + 1) * QK;
+        let xb = &x[r.clone()];
+        let sigma2 = 2.0 * mean_sq(xb);
+        let w: [f32; QK] = match importance {
+            Some(q) => core::array::from_fn(|l| q[r.start + l] * (sigma2 + xb[l] * xb[l]).sqrt()),
+            None => core::array::from_fn(|l| (sigma2 + xb[l] * xb[l]).sqrt()),
+        };
+        let sym = Symmetric {
+            x: xb,
+            w: &w,
+            sub: QK,
+            sc_range: (1, 1),
+            nearest: |v: f32| best_index(kv, v),
+            value: |c: u8| kv[c as usize] as f32,
+        };
+        // llama.cpp's own choice without importance: its x² weights.
+        let llama = importance.is_none().then(|| {
+            let w2: [f32; QK] = core::array::from_fn(|l| xb[l] * xb[l]);
+            anchored_scale(xb, &w2, false)
+        });
+        let cands = [anchored_scale(xb, &w, false), anchored_scale(xb, &w, true)];
+        let (mut d, mut best) = (0.0f32, f32::INFINITY);
+        let mut codes = [0u8; QK];
+        for c in cands.into_iter().chain(llama) {
+            let c = f16_round(c);
+            let e = sym.requant_all(c, &[1], &mut codes);
+            if e < best {
+                (d, best) = (c, e);
+            }
+        }
+        let mut sc = [1];
+        sym.refine(&mut d, &mut sc, &mut codes, 3);
+        b.d = f32_to_f16(d);
+        b.qs = core::array::from_fn(|j| codes[j] | (codes[j + 16] << 4));
     }
 }

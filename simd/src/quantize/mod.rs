@@ -23,8 +23,8 @@
 //! will actually produce (f16-rounded scales, real codebook values): never worse on the
 //! objective than llama.cpp's choice, which is always among the candidates.
 //!
-//! Modules (private): `legacy` Q8_0 Q4_0 Q4_1; `kquants` Q2_K…Q6_K; `ternary` TQ1_0
-//! TQ2_0; `iq4` IQ4_XS; `iq1` IQ1_S IQ1_M; `iq2` IQ2_XXS. Shared pieces: `search`
+//! Modules (private): `legacy` Q8_0 Q4_0 Q4_1 Q5_0 Q5_1; `kquants` Q2_K…Q6_K; `ternary`
+//! TQ1_0 TQ2_0; `iq4` IQ4_XS IQ4_NL; `iq1` IQ1_S IQ1_M; `iq2` IQ2_XXS. Shared pieces: `search`
 //! (llama.cpp's scale searches `make_qx_quants`, `make_qkx3_quants`, `make_qp_quants`),
 //! `refine` (neighbouring scale codes and a least-squares super-block scale after
 //! them), `oddscale` (the super-block scale of the codebook types for fixed codes) and
@@ -121,6 +121,8 @@ fn row_fn(ty: GgmlType) -> Option<RowFn> {
         Q8_0 => legacy::quantize_row_q8_0,
         Q4_0 => legacy::quantize_row_q4_0,
         Q4_1 => legacy::quantize_row_q4_1,
+        Q5_0 => legacy::quantize_row_q5_0,
+        Q5_1 => legacy::quantize_row_q5_1,
         Q2_K => kquants::quantize_row_q2_k,
         Q3_K => kquants::quantize_row_q3_k,
         Q4_K => kquants::quantize_row_q4_k,
@@ -129,6 +131,7 @@ fn row_fn(ty: GgmlType) -> Option<RowFn> {
         TQ1_0 => ternary::quantize_row_tq1_0,
         TQ2_0 => ternary::quantize_row_tq2_0,
         IQ4_XS => iq4::quantize_row_iq4_xs,
+        IQ4_NL => iq4::quantize_row_iq4_nl,
         IQ1_S => iq1::quantize_row_iq1_s,
         IQ1_M => iq1::quantize_row_iq1_m,
         IQ2_XXS => iq2::quantize_row_iq2_xxs,
