@@ -6,6 +6,7 @@ mod bench;
 mod chat;
 mod copy;
 mod dump;
+mod imatrix;
 mod info;
 mod npy;
 mod perplexity;
@@ -48,6 +49,9 @@ pub enum Command {
     /// Throughput, llama-bench style (pp = prompt processing, tg = generation). Without
     /// -m: a built-in synthetic model, no download needed.
     Bench(BenchArgs),
+    /// Importance matrix of a model over a text (llama-imatrix's GGUF format), for
+    /// `quantize --imatrix`.
+    Imatrix(ImatrixArgs),
     /// Requantize a GGUF tensor by tensor by a recipe (built-in ud-iq1_s, ud-iq1_m,
     /// ud-iq2_xxs, ud-q2_k_xl, or a TOML file), optionally with an importance matrix.
     Quantize(QuantizeArgs),
@@ -380,6 +384,24 @@ impl BenchArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ImatrixArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Calibration text.
+    #[arg(short = 'f', long = "file")]
+    pub file: PathBuf,
+    /// Output file.
+    #[arg(short = 'o', long = "output", default_value = "imatrix.gguf")]
+    pub output: PathBuf,
+    /// Use at most this many chunks of -c tokens.
+    #[arg(long)]
+    pub chunks: Option<usize>,
+    /// Also collect output.weight's input (llama-imatrix's --process-output).
+    #[arg(long = "process-output")]
+    pub process_output: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct QuantizeArgs {
     /// Input model (F32, F16, BF16 or Q8_0 tensors; others need --allow-requantize).
     pub input: PathBuf,
@@ -451,6 +473,7 @@ pub fn main() -> anyhow::Result<()> {
         Command::Chat(args) => chat::run(&args),
         Command::Perplexity(args) => perplexity::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Imatrix(args) => imatrix::run(&args),
         Command::Quantize(args) => quantize::run(&args),
         Command::Synth(args) => synth::run(&args),
     }

@@ -19,7 +19,7 @@ pub use generate::{GenerateParams, Generation, StopReason};
 
 use crate::gguf::{GgufError, GgufFile};
 use crate::kv_cache::KvCache;
-use crate::model::blocks::{Ctx, RouteRecord, RoutingTrace};
+use crate::model::blocks::{ActivationObserver, Ctx, RouteRecord, RoutingTrace};
 use crate::model::{ExpertPlacement, Model, ModelError};
 use crate::schema::{Hparams, SchemaError};
 use crate::tokenizer::{Tokenizer, TokenizerError};
@@ -170,6 +170,7 @@ pub struct Session {
     batch_size: usize,
     timings: Timings,
     routing_trace: Option<RoutingTrace>,
+    observer: Option<std::sync::Arc<dyn ActivationObserver>>,
 }
 
 /// Memory the OS could give now without swapping.
@@ -322,6 +323,7 @@ impl Session {
             batch_size: opts.batch_size,
             timings,
             routing_trace: None,
+            observer: None,
         })
     }
 
@@ -358,6 +360,11 @@ impl Session {
     /// The expert cache's counters, when experts go through one.
     pub fn expert_cache_stats(&self) -> Option<CacheStats> {
         self.model.expert_cache_stats()
+    }
+
+    /// Shows every linear layer's input to `observer` (or stops, with `None`).
+    pub fn set_observer(&mut self, observer: Option<std::sync::Arc<dyn ActivationObserver>>) {
+        self.observer = observer;
     }
 
     /// Empties the expert cache, so the next tokens read their experts from disk.
@@ -441,6 +448,7 @@ impl Session {
                 pool: &self.pool,
                 weights: &self.weights,
                 routing_trace: self.routing_trace.as_ref(),
+                observer: self.observer.as_deref(),
             };
             let (model, cache, pos) = (&self.model, &mut self.cache, self.pos);
             // Inside the pool, so every matmul's fork-join stays among its workers.
@@ -460,6 +468,7 @@ impl Session {
             pool: &self.pool,
             weights: &self.weights,
             routing_trace: self.routing_trace.as_ref(),
+            observer: self.observer.as_deref(),
         };
         let (model, cache, pos) = (&self.model, &mut self.cache, self.pos);
         let logits = self

@@ -452,3 +452,59 @@ fn layouts_are_reused_from_the_synthetic_writer() {
         .unwrap();
     assert_eq!(kb.to, "q8_0");
 }
+
+/// `bitmoe imatrix` counts every token once per linear layer and, for routed experts,
+/// once per expert it was routed to (llama-imatrix's bookkeeping), and sums x² per
+/// input column.
+#[test]
+fn imatrix_counts_tokens_per_layer_and_per_expert() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("r1.gguf");
+    bitmoe::synth::write_deepseek2(&model, &MoeSpec::r1_tiny()).unwrap();
+    let text = dir.path().join("t.txt");
+    std::fs::write(
+        &text,
+        "the quick brown fox jumps over the lazy dog. ".repeat(3),
+    )
+    .unwrap();
+    let out = dir.path().join("m.gguf");
+    let log = ok(&bitmoe(&[
+        "imatrix",
+        "-m",
+        model.to_str().unwrap(),
+        "-f",
+        text.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "-c",
+        "32",
+        "-t",
+        "2",
+    ]));
+    assert!(log.is_empty(), "imatrix writes its report to stderr: {log}");
+    let m = Imatrix::load(&out).unwrap();
+    assert!(
+        m.chunk_count >= 2 && m.chunk_size == 32,
+        "{} chunks",
+        m.chunk_count
+    );
+    let tokens = m.chunk_count as f32 * 32.0;
+    let q_a = &m.entries["blk.1.attn_q_a.weight"];
+    assert_eq!(q_a.counts, vec![tokens]);
+    assert!(q_a.sums.iter().all(|&s| s > 0.0));
+    let spec = MoeSpec::r1_tiny();
+    for layer in 1..spec.n_layer {
+        let e = &m.entries[&format!("blk.{layer}.ffn_down_exps.weight")];
+        assert_eq!(e.n_mat(), spec.n_expert);
+        assert_eq!(e.n_cols(), spec.n_ff_exp);
+        let routed: f32 = e.counts.iter().sum();
+        assert_eq!(routed, tokens * spec.n_expert_used as f32, "layer {layer}");
+    }
+    // Embeddings are a lookup, not a matmul; output is collected only when asked.
+    assert!(!m.entries.contains_key("token_embd.weight"));
+    assert!(!m.entries.contains_key("output.weight"));
+    fails_with(
+        &bitmoe(&["imatrix", "-m", model.to_str().unwrap(), "-f", "/nope.txt"]),
+        "/nope.txt",
+    );
+}

@@ -28,6 +28,9 @@ pub fn linear(
 /// `x`: `[n][m.k()]` → `[n][m.rows()]` for a matrix from anywhere (mapped file, expert
 /// cache, owned memory).
 pub fn linear_matrix(ctx: &Ctx<'_>, m: &QMatrix<'_>, x: &[f32]) -> Result<Vec<f32>, ModelError> {
+    if let Some(o) = ctx.observer {
+        o.observe(m.data(), x, m.k());
+    }
     let acts = Activations::quantize(ctx.kernels, m.ty(), x, m.k())?;
     let mut out = vec![0f32; acts.n() * m.rows()];
     matmul(ctx.kernels, ctx.pool, m, &acts, &mut out)?;

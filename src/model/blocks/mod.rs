@@ -12,13 +12,21 @@ use bitmoe_simd::Kernels;
 use crate::weights::Weights;
 
 /// What every block needs to run: kernels, the thread pool, the weights, and where to
-/// record expert choices when asked.
+/// record expert choices and activations when asked.
 #[derive(Clone, Copy)]
 pub struct Ctx<'a> {
     pub kernels: &'a Kernels,
     pub pool: &'a rayon::ThreadPool,
     pub weights: &'a Weights,
     pub routing_trace: Option<&'a RoutingTrace>,
+    pub observer: Option<&'a dyn ActivationObserver>,
+}
+
+/// Sees the input of every linear layer (`bitmoe imatrix` collects per-column Σx²).
+pub trait ActivationObserver: Send + Sync {
+    /// `weights`: the matrix's bytes (where they live says which tensor and, for a
+    /// 3-D expert tensor, which expert); `x`: its input rows of `k` values.
+    fn observe(&self, weights: &[u8], x: &[f32], k: usize);
 }
 
 /// One MoE layer's expert choice for one token.

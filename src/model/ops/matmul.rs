@@ -96,6 +96,11 @@ impl<'a> QMatrix<'a> {
         })
     }
 
+    /// The matrix's bytes.
+    pub fn data(&self) -> &'a [u8] {
+        self.data
+    }
+
     pub fn ty(&self) -> GgmlType {
         self.ty
     }
