@@ -123,6 +123,11 @@ RUN=("$BIN" run -m "$MODEL" -p "$PROMPT" -n "$NGEN" --temp 0 --json -c 256)
 echo "== unconstrained reference tokens (--experts mmap, all in RAM); a profile of another prompt"
 REF=$("${RUN[@]}" --experts mmap 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["tokens"])')
 echo "  tokens $REF"
+"${RUN[@]}" --experts mmap 2>/dev/null | python3 -c '
+import json, sys
+t = json.load(sys.stdin)["timings"]
+print("  all in RAM, page cache warm (the compute ceiling): decode %.2f t/s, prompt %.2f t/s" % (
+    1000 * t["gen_tokens"] / t["gen_ms"], 1000 * t["prompt_tokens"] / t["prompt_ms"]))'
 "$BIN" run -m "$MODEL" -p "$OTHER_PROMPT" -n 64 --temp 0 -c 256 --experts mmap \
   --save-expert-profile "$WORK/profile.json" > /dev/null 2> "$WORK/err"
 grep "saved the expert profile" "$WORK/err" | sed 's/^/  /'

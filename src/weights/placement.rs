@@ -81,8 +81,10 @@ impl MemoryPlan {
             }
         }
         let kv = kv_per_token * n_ctx;
-        // One batch: residual, normed copy, the widest intermediate three times, logits
-        // of one token; plus one layer's keys widened to f32.
+        // One batch (never more tokens than the context holds): residual, normed copy,
+        // the widest intermediate three times, logits of one token; plus one layer's
+        // keys widened to f32.
+        let n_batch = n_batch.min(n_ctx.max(1));
         let scratch = 4 * (n_batch * (2 * d + 3 * widest) + u64::from(c.vocab_size))
             + 2 * kv_per_token / n_layer.max(1) * n_ctx;
         let expert_bytes = routed.checked_div(experts).unwrap_or(0);
