@@ -45,19 +45,9 @@ pub fn run(args: &ImatrixArgs) -> anyhow::Result<()> {
         let chunk = &tokens[c * n_ctx..(c + 1) * n_ctx];
         session.reset();
         let logits = session.eval_all_logits(chunk)?;
-        let vocab = logits.len() / n_ctx;
-        for i in n_ctx / 2..n_ctx - 1 {
-            let row = &logits[i * vocab..(i + 1) * vocab];
-            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let log_sum = row
-                .iter()
-                .map(|&l| f64::from(l - max).exp())
-                .sum::<f64>()
-                .ln()
-                + f64::from(max);
-            nll += log_sum - f64::from(row[chunk[i + 1] as usize]);
-            count += 1;
-        }
+        let (n, k) = super::perplexity::second_half_nll(&logits, chunk);
+        nll += n;
+        count += k;
         eprint!("[{}]{:.4},", c + 1, (nll / count as f64).exp());
     }
     eprintln!();

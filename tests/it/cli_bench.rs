@@ -5,29 +5,9 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use crate::support::{bitmoe, fails_with, ok};
 use bitmoe::schema::Arch;
 use bitmoe::synth::{write_deepseek2, write_dense, DenseSpec, MoeSpec};
-
-fn bitmoe(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bitmoe"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(out: &Output) -> String {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
-    assert!(!err.contains("panicked"), "{err}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn fails_with(out: &Output, needle: &str) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "expected failure: {err}");
-    assert!(err.contains(needle), "expected {needle:?} in: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-}
 
 fn json_rows(out: &Output) -> Vec<serde_json::Value> {
     serde_json::from_str(&ok(out)).unwrap()

@@ -1,16 +1,8 @@
 //! `bitmoe dump`: a tensor dequantized to f32 as .npy.
 
-use std::process::Command;
-
+use crate::support::bitmoe;
 use bitmoe::gguf::{GgufWriter, MetaValue, Metadata, TensorDecl};
 use bitmoe::quant::QuantType;
-
-fn bitmoe(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_bitmoe"))
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 /// Parses an f32 .npy: (shape text, values).
 fn read_npy(bytes: &[u8]) -> (String, Vec<f32>) {

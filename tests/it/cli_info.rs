@@ -1,15 +1,7 @@
 //! `bitmoe info` as a user runs it.
 
-use std::process::Command;
-
+use crate::support::bitmoe;
 use crate::support::{small_valid, smollm2, write};
-
-fn bitmoe(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_bitmoe"))
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 #[test]
 fn info_json_on_smollm2() {

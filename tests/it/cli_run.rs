@@ -1,29 +1,13 @@
 //! `bitmoe run` / `chat` as a user runs them: output on synthetic models, and one clear
 //! message with a non-zero exit (never a panic) for each kind of bad input.
 
-use std::process::{Command, Output};
+use std::process::Command;
 
 use bitmoe::schema::Arch;
 use bitmoe::synth::{write_dense, DenseSpec};
 
+use crate::support::{bitmoe, fails_with};
 use crate::support::{write, Raw};
-
-fn bitmoe(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bitmoe"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn fails_with(out: &Output, needle: &str) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success(),
-        "expected failure, got success: {err}"
-    );
-    assert!(err.contains(needle), "expected {needle:?} in: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-}
 
 #[test]
 fn run_json_on_a_synthetic_model() {

@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::support::bitmoe;
 use bitmoe::engine::{GenerateParams, LoadOptions, Session};
 use bitmoe::sampler::{Sampler, SamplerConfig};
 use bitmoe::synth::{write_deepseek2, MlaLayout, MoeSpec};
@@ -330,13 +331,6 @@ fn r1_wide_matches_llama_cpp() {
             ref_each: 5e-3,
         },
     );
-}
-
-fn bitmoe(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_bitmoe"))
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 #[test]

@@ -80,12 +80,14 @@ fn check(path: &Path, g: &Golden, nmse_max: f64) {
 
 /// Logit tolerances: llama.cpp's own two CPU attention paths (flash attention on / off)
 /// differ by an NMSE of 1.5e-2 on SmolLM2's first step; bitmoe keeps attention in f32
-/// and lands at 1.2e-3 from the (non-flash) golden run over 30 layers, 1.2e-4 on the
-/// 2-layer synthetic llama. Greedy tokens must be identical in every case.
+/// and lands at 3.0e-3 from the (non-flash) golden run over 30 layers, 1.2e-4 on the
+/// 2-layer synthetic llama. Summation order alone moves SmolLM2's figure: a sequential
+/// score dot gave 1.2e-3, eight partial sums 3.0e-3, ggml's own 4×8-lane order 3.6e-3.
+/// Greedy tokens must be identical in every case.
 #[test]
 fn smollm2_matches_llama_cpp() {
     let Some(path) = smollm2() else { return };
-    check(&path, &golden("smollm2-135m-q4_1"), 2e-3);
+    check(&path, &golden("smollm2-135m-q4_1"), 5e-3);
 }
 
 fn synthetic(arch: Arch) -> (tempfile::TempDir, PathBuf) {

@@ -3,7 +3,6 @@
 //! same file; split output, importance matrices, and clear errors.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use bitmoe::engine::{GenerateParams, LoadOptions, Session};
 use bitmoe::gguf::{GgufFile, MetaValue};
@@ -14,26 +13,7 @@ use bitmoe::schema::Hparams;
 use bitmoe::synth::{deepseek2_layout, MlaLayout, MoeSpec, MoeTypes};
 
 use crate::deepseek2::{check_golden, golden, Bounds};
-
-fn bitmoe(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bitmoe"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(out: &Output) -> String {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn fails_with(out: &Output, needle: &str) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "expected failure: {err}");
-    assert!(err.contains(needle), "expected {needle:?} in: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-}
+use crate::support::{bitmoe, fails_with, ok};
 
 /// The UD-IQ1_S recipe on R1's own layout (61 blocks, 3 dense, 256 experts, vocab
 /// 129280, the January-2025 legacy MLA tensors) reproduces the release's tensor-type

@@ -113,3 +113,30 @@ pub fn smollm2() -> Option<PathBuf> {
     );
     None
 }
+
+/// Runs the `bitmoe` binary built with these tests.
+pub fn bitmoe(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_bitmoe"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Stdout of a run that must succeed without a panic.
+pub fn ok(out: &std::process::Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A run that must fail with one clear message containing `needle` (never a panic).
+pub fn fails_with(out: &std::process::Output, needle: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "expected failure, got success: {err}"
+    );
+    assert!(err.contains(needle), "expected {needle:?} in: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

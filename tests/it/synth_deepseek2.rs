@@ -5,7 +5,6 @@
 //! `tools/llama_cpp_golden.py --only deepseek2`.)
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use bitmoe::gguf::GgufFile;
 use bitmoe::quant::QuantType;
@@ -13,6 +12,7 @@ use bitmoe::schema::{GatingFunc, Hparams, RopeScalingType};
 use bitmoe::synth::{write_deepseek2, MlaLayout, MoeSpec};
 
 use crate::support;
+use crate::support::bitmoe;
 
 fn write(dir: &Path, name: &str, spec: &MoeSpec) -> PathBuf {
     let p = dir.join(name);
@@ -280,13 +280,6 @@ fn the_tokenizer_can_be_borrowed_from_another_gguf() {
         .vocab_size;
     assert_eq!(n, 49_152);
     assert_eq!(info(&f, "output.weight").1, vec![256, 49_152]);
-}
-
-fn bitmoe(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_bitmoe"))
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 #[test]

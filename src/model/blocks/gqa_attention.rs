@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use super::linear::linear;
 use super::Ctx;
 use crate::kv_cache::KvCache;
-use crate::model::ops::{rms_norm, softmax, Rope};
+use crate::model::ops::{dot, rms_norm, softmax, Rope};
 use crate::model::ModelError;
 use crate::schema::TensorKind;
 use crate::weights::{WeightRef, Weights, WeightsError};
@@ -123,7 +123,7 @@ impl GqaAttention {
                     .map(|p| {
                         keys[p * kv_dim + g * hd..p * kv_dim + (g + 1) * hd]
                             .convert_to_f32_slice(&mut row);
-                        qh.iter().zip(&row).map(|(a, b)| a * b).sum::<f32>() * s.kq_scale
+                        dot(&qh, &row) * s.kq_scale
                     })
                     .collect();
                 softmax(&mut scores);

@@ -27,7 +27,7 @@ use super::dense_ffn::rms_norm_rows;
 use super::linear::linear;
 use super::Ctx;
 use crate::kv_cache::KvCache;
-use crate::model::ops::{matmul_local, rms_norm, softmax, Activations, QMatrix, Rope};
+use crate::model::ops::{dot, matmul_local, rms_norm, softmax, Activations, QMatrix, Rope};
 use crate::model::ModelError;
 use crate::schema::TensorKind;
 use crate::weights::{WeightRef, Weights, WeightsError};
@@ -242,7 +242,7 @@ impl MlaAttention {
                     let visible = pos0 + i / nh + 1;
                     let mut scores: Vec<f32> = keys[..visible * cd]
                         .chunks_exact(cd)
-                        .map(|k| qr.iter().zip(k).map(|(a, b)| a * b).sum::<f32>() * s.kq_scale)
+                        .map(|k| dot(qr, k) * s.kq_scale)
                         .collect();
                     softmax(&mut scores);
                     // llama.cpp multiplies the f16 values by f16 probabilities.

@@ -20,6 +20,10 @@ use crate::schema::TensorKind;
 use crate::weights::experts::ExpertSource;
 use crate::weights::{WeightRef, Weights, WeightsError};
 
+/// Batches of at most this many tokens compute cached experts first (their outputs
+/// are kept until all are done: at most tokens × experts used × width floats).
+const REORDER_MAX_TOKENS: usize = 64;
+
 #[derive(Debug)]
 pub struct MoeFfn {
     layer: usize,
@@ -140,8 +144,13 @@ impl MoeFfn {
         if let Some(next) = next.filter(|_| experts.prefetches()) {
             experts.prefetch(next.layer, &next.guess(ctx, x)?);
         }
-        let mut y = vec![0f32; x.len()];
-        for (&e, toks) in &users {
+        // The shared expert needs no reads: it runs while the misses arrive.
+        let shared_out = match &self.shared {
+            Some(shared) => Some(shared.forward(ctx, &h)?),
+            None => None,
+        };
+        let users: Vec<(usize, Vec<(usize, f32)>)> = users.into_iter().collect();
+        let run = |e: usize, toks: &[(usize, f32)]| -> Result<Vec<f32>, ModelError> {
             let hs: Vec<f32> = toks
                 .iter()
                 .flat_map(|&(t, _)| h[t * d..(t + 1) * d].iter().copied())
@@ -150,15 +159,39 @@ impl MoeFfn {
             experts.with_expert(ctx.weights, self.layer, e, &mut |m| {
                 out = Some(swiglu_mlp(ctx, &m.gate, &m.up, &m.down, &hs));
             })?;
-            let out = out.expect("with_expert calls back exactly once")?;
+            out.expect("with_expert calls back exactly once")
+        };
+        let mut y = vec![0f32; x.len()];
+        let mut add = |toks: &[(usize, f32)], out: &[f32]| {
             for (&(t, weight), row) in toks.iter().zip(out.chunks_exact(d)) {
                 for (acc, v) in y[t * d..(t + 1) * d].iter_mut().zip(row) {
                     *acc += weight * v;
                 }
             }
+        };
+        if x.len() / d <= REORDER_MAX_TOKENS {
+            // Cached experts first (they compute while the rest are read); outputs are
+            // kept and summed in expert order, so the result does not depend on what
+            // was cached.
+            let mut outs: Vec<Option<Vec<f32>>> = vec![None; users.len()];
+            for i in experts.compute_order(self.layer, &wanted) {
+                let (e, toks) = &users[i];
+                outs[i] = Some(run(*e, toks)?);
+            }
+            for ((_, toks), out) in users.iter().zip(&outs) {
+                add(
+                    toks,
+                    out.as_deref().expect("compute_order covers every expert"),
+                );
+            }
+        } else {
+            // Long batches: summing as we go keeps scratch at one expert's output.
+            for (e, toks) in &users {
+                add(toks, &run(*e, toks)?);
+            }
         }
-        if let Some(shared) = &self.shared {
-            for (acc, v) in y.iter_mut().zip(shared.forward(ctx, &h)?) {
+        if let Some(out) = shared_out {
+            for (acc, v) in y.iter_mut().zip(out) {
                 *acc += v;
             }
         }

@@ -891,6 +891,17 @@ impl ExpertSource for ExpertCache {
         }
     }
 
+    fn compute_order(&self, layer: usize, experts: &[usize]) -> Vec<usize> {
+        let st = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
+        let ready = |e: usize| matches!(st.map.get(&(layer, e)), Some(Entry::Ready { .. }));
+        // Ready ones first; the rest in request order, which is the order their reads
+        // were issued (and so tend to finish).
+        let (mut first, rest): (Vec<usize>, Vec<usize>) =
+            (0..experts.len()).partition(|&i| ready(experts[i]));
+        first.extend(rest);
+        first
+    }
+
     fn with_expert(
         &self,
         _weights: &Weights,

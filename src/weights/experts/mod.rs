@@ -84,6 +84,13 @@ pub trait ExpertSource: Send + Sync + std::fmt::Debug {
         Ok(0)
     }
 
+    /// The order to compute `experts` of `layer` in (indices into `experts`): a cache
+    /// puts the ones already in memory first, so they compute while the others are
+    /// read. Default: as given.
+    fn compute_order(&self, _layer: usize, experts: &[usize]) -> Vec<usize> {
+        (0..experts.len()).collect()
+    }
+
     /// Forgets every cached expert (not pinned ones), so the next uses read from disk:
     /// `bench --cold`. Default: nothing cached.
     fn drop_cached(&self) {}
