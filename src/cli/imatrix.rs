@@ -6,54 +6,30 @@
 
 use std::sync::Arc;
 
-use anyhow::{bail, Context};
-
+use super::perplexity::ChunkedText;
 use super::ImatrixArgs;
-use crate::engine::{ExpertsMode, Session};
+use crate::engine::ExpertsMode;
 use crate::quantize::ImatrixCollector;
+use crate::schema::TensorKind;
 
 pub fn run(args: &ImatrixArgs) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(&args.file)
-        .with_context(|| format!("reading {}", args.file.display()))?;
     let mut opts = args.load.options();
-    let n_ctx = if opts.ctx_size == 0 {
-        512
-    } else {
-        opts.ctx_size
-    };
-    opts.ctx_size = n_ctx;
     // Expert matrices are recognised by their place in the mapped file.
     opts.experts = ExpertsMode::Mmap;
-    let mut session = Session::load(&opts)?;
-    let tokens = session.tokenizer().encode(&text, true, false);
-    let available = tokens.len() / n_ctx;
-    if available == 0 {
-        bail!(
-            "the text has {} tokens, fewer than one chunk of {n_ctx} (lower -c)",
-            tokens.len()
-        );
-    }
-    let n_chunks = args.chunks.map_or(available, |c| c.min(available));
+    let mut text = ChunkedText::load(opts, &args.file, args.chunks)?;
     let process_output = args.process_output;
-    let collector = Arc::new(ImatrixCollector::new(session.weights().file(), &|name| {
-        name == "token_embd.weight" || (!process_output && name == "output.weight")
-    }));
-    session.set_observer(Some(collector.clone()));
-    let (mut nll, mut count) = (0f64, 0usize);
+    let (embd, output) = (TensorKind::TokenEmbd.name(0), TensorKind::Output.name(0));
+    let collector = Arc::new(ImatrixCollector::new(
+        text.session.weights().file(),
+        &|name| name == embd || (!process_output && name == output),
+    ));
+    text.session.set_observer(Some(collector.clone()));
     let t0 = std::time::Instant::now();
-    for c in 0..n_chunks {
-        let chunk = &tokens[c * n_ctx..(c + 1) * n_ctx];
-        session.reset();
-        let logits = session.eval_all_logits(chunk)?;
-        let (n, k) = super::perplexity::second_half_nll(&logits, chunk);
-        nll += n;
-        count += k;
-        eprint!("[{}]{:.4},", c + 1, (nll / count as f64).exp());
-    }
-    eprintln!();
-    session.set_observer(None);
+    let (nll, count) = text.score()?;
+    text.session.set_observer(None);
     let collector = Arc::try_unwrap(collector)
         .map_err(|_| anyhow::anyhow!("the activation observer is still in use"))?;
+    let (n_chunks, n_ctx) = (text.n_chunks, text.n_ctx);
     let imatrix = collector.finish(
         vec![args.file.display().to_string()],
         n_chunks as u32,

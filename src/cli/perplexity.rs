@@ -5,47 +5,83 @@
 
 use anyhow::{bail, Context};
 
+use std::path::Path;
+
 use super::PerplexityArgs;
-use crate::engine::Session;
+use crate::engine::{LoadOptions, Session};
 
 pub fn run(args: &PerplexityArgs) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(&args.file)
-        .with_context(|| format!("reading {}", args.file.display()))?;
-    let mut opts = args.load.options();
-    let n_ctx = if opts.ctx_size == 0 {
-        512
-    } else {
-        opts.ctx_size
-    };
-    opts.ctx_size = n_ctx;
-    let mut session = Session::load(&opts)?;
-    let tokens = session.tokenizer().encode(&text, true, false);
-    let n_chunks = tokens.len() / n_ctx;
-    if n_chunks == 0 {
-        bail!(
-            "the text has {} tokens, fewer than one chunk of {n_ctx} (lower -c)",
-            tokens.len()
-        );
-    }
-    let n_chunks = args.chunks.map_or(n_chunks, |c| c.min(n_chunks));
-    let (mut nll, mut count) = (0f64, 0usize);
+    let mut text = ChunkedText::load(args.load.options(), &args.file, args.chunks)?;
     let t0 = std::time::Instant::now();
-    for c in 0..n_chunks {
-        let chunk = &tokens[c * n_ctx..(c + 1) * n_ctx];
-        session.reset();
-        let logits = session.eval_all_logits(chunk)?;
-        let (n, k) = second_half_nll(&logits, chunk);
-        nll += n;
-        count += k;
-        eprint!("[{}]{:.4},", c + 1, (nll / count as f64).exp());
-    }
-    eprintln!();
+    let (nll, count) = text.score()?;
     let ppl = (nll / count as f64).exp();
     println!(
-        "Final estimate: PPL = {ppl:.4} over {count} tokens in {n_chunks} chunks of {n_ctx} ({:.1} s)",
+        "Final estimate: PPL = {ppl:.4} over {count} tokens in {} chunks of {} ({:.1} s)",
+        text.n_chunks,
+        text.n_ctx,
         t0.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// A model and a text cut into chunks of `n_ctx` tokens (`-c`, default 512), as
+/// llama-perplexity and llama-imatrix read their input.
+pub(super) struct ChunkedText {
+    pub session: Session,
+    pub tokens: Vec<u32>,
+    pub n_ctx: usize,
+    pub n_chunks: usize,
+}
+
+impl ChunkedText {
+    /// Loads the model with `opts`, tokenizes `file` (BOS first when the vocabulary adds
+    /// one), and uses at most `chunks` whole chunks.
+    pub fn load(
+        mut opts: LoadOptions,
+        file: &Path,
+        chunks: Option<usize>,
+    ) -> anyhow::Result<ChunkedText> {
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        let n_ctx = if opts.ctx_size == 0 {
+            512
+        } else {
+            opts.ctx_size
+        };
+        opts.ctx_size = n_ctx;
+        let session = Session::load(&opts)?;
+        let tokens = session.tokenizer().encode(&text, true, false);
+        let available = tokens.len() / n_ctx;
+        if available == 0 {
+            bail!(
+                "the text has {} tokens, fewer than one chunk of {n_ctx} (lower -c)",
+                tokens.len()
+            );
+        }
+        Ok(ChunkedText {
+            session,
+            tokens,
+            n_ctx,
+            n_chunks: chunks.map_or(available, |c| c.min(available)),
+        })
+    }
+
+    /// Evaluates each chunk from an empty context and scores its second half; prints the
+    /// running perplexity per chunk as llama-perplexity does. Returns (Σ NLL, tokens).
+    pub fn score(&mut self) -> anyhow::Result<(f64, usize)> {
+        let (mut nll, mut count) = (0f64, 0usize);
+        for c in 0..self.n_chunks {
+            let chunk = &self.tokens[c * self.n_ctx..(c + 1) * self.n_ctx];
+            self.session.reset();
+            let logits = self.session.eval_all_logits(chunk)?;
+            let (n, k) = second_half_nll(&logits, chunk);
+            nll += n;
+            count += k;
+            eprint!("[{}]{:.4},", c + 1, (nll / count as f64).exp());
+        }
+        eprintln!();
+        Ok((nll, count))
+    }
 }
 
 /// llama-perplexity's scoring of one chunk: the summed negative log-likelihood of each

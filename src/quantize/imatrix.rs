@@ -254,6 +254,7 @@ impl Imatrix {
 #[cfg(test)]
 mod unit {
     use super::*;
+    use crate::schema::TensorKind;
 
     #[test]
     fn gguf_round_trip_and_importance() {
@@ -265,7 +266,7 @@ mod unit {
             ..Imatrix::default()
         };
         m.entries.insert(
-            "blk.0.ffn_down_exps.weight".into(),
+            TensorKind::FfnDownExps.name(0),
             ImatrixEntry {
                 sums: vec![2.0, 4.0, 9.0, 3.0],
                 counts: vec![2.0, 0.0],
@@ -275,11 +276,12 @@ mod unit {
         m.save(&p).unwrap();
         let back = Imatrix::load(&p).unwrap();
         assert_eq!(back, m);
-        let t = "blk.0.ffn_down_exps.weight";
+        let t = &TensorKind::FfnDownExps.name(0);
         assert_eq!(back.importance(t, 2, 0).unwrap(), Some(vec![1.0, 2.0]));
         assert_eq!(back.importance(t, 2, 1).unwrap(), Some(vec![1.0, 1.0]));
         assert!(back.importance(t, 3, 0).is_err());
-        assert_eq!(back.importance("output.weight", 2, 0).unwrap(), None);
+        let output = TensorKind::Output.name(0);
+        assert_eq!(back.importance(&output, 2, 0).unwrap(), None);
     }
 
     #[test]

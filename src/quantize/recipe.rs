@@ -307,21 +307,22 @@ mod unit {
 
     #[test]
     fn ud_iq1_s_follows_the_spec_table() {
+        use crate::schema::TensorKind::*;
         let r = Recipe::load("ud-iq1_s").unwrap();
-        let t = |name: &str| r.choose(name, &R1).0.name();
-        assert_eq!(t("token_embd.weight"), "q4_K");
-        assert_eq!(t("output.weight"), "q6_K");
-        assert_eq!(t("blk.0.ffn_down.weight"), "q6_K");
-        assert_eq!(t("blk.2.ffn_gate.weight"), "q4_K");
-        assert_eq!(t("blk.3.ffn_down_shexp.weight"), "q6_K");
-        assert_eq!(t("blk.3.ffn_up_shexp.weight"), "q5_K");
-        assert_eq!(t("blk.9.attn_kv_a_mqa.weight"), "q6_K");
-        assert_eq!(t("blk.9.attn_kv_b.weight"), "q6_K");
-        assert_eq!(t("blk.9.attn_q_b.weight"), "q4_K");
-        assert_eq!(t("blk.60.attn_output.weight"), "q4_K");
-        assert_eq!(t("blk.8.ffn_down_exps.weight"), "iq2_xxs");
-        assert_eq!(t("blk.9.ffn_down_exps.weight"), "iq1_s");
-        assert_eq!(t("blk.3.ffn_gate_exps.weight"), "iq1_s");
+        let t = |name: String| r.choose(&name, &R1).0.name();
+        assert_eq!(t(TokenEmbd.name(0)), "q4_K");
+        assert_eq!(t(Output.name(0)), "q6_K");
+        assert_eq!(t(FfnDown.name(0)), "q6_K");
+        assert_eq!(t(FfnGate.name(2)), "q4_K");
+        assert_eq!(t(FfnDownShexp.name(3)), "q6_K");
+        assert_eq!(t(FfnUpShexp.name(3)), "q5_K");
+        assert_eq!(t(AttnKvAMqa.name(9)), "q6_K");
+        assert_eq!(t(AttnKvB.name(9)), "q6_K");
+        assert_eq!(t(AttnQB.name(9)), "q4_K");
+        assert_eq!(t(AttnOutput.name(60)), "q4_K");
+        assert_eq!(t(FfnDownExps.name(8)), "iq2_xxs");
+        assert_eq!(t(FfnDownExps.name(9)), "iq1_s");
+        assert_eq!(t(FfnGateExps.name(3)), "iq1_s");
     }
 
     #[test]

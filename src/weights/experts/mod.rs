@@ -13,10 +13,12 @@ pub mod io;
 mod mmap;
 pub mod policy;
 pub mod profile;
+mod stats;
 
-pub use cache::{CacheError, CacheStats, ExpertCache};
+pub use cache::{CacheError, ExpertCache};
 pub use mmap::MmapExperts;
 pub use profile::{ExpertProfile, ProfileError};
+pub use stats::CacheStats;
 
 use crate::model::ops::QMatrix;
 use crate::schema::TensorKind;
