@@ -46,9 +46,9 @@ use crate::blocks::q8::BlockQ8K;
 use crate::tables::{IQ1M_W8U, IQ1S_GRID_U};
 
 /// How far ahead of the block being multiplied its lookups are prepared.
-const AHEAD: usize = 2;
+pub(super) const AHEAD: usize = 2;
 /// Ring slots (a power of two above `AHEAD`).
-const SLOTS: usize = 4;
+pub(super) const SLOTS: usize = 4;
 
 /// The lookups of one IQ1_S block, prepared ahead.
 ///
@@ -57,16 +57,16 @@ const SLOTS: usize = 4;
 /// made only by [`Iq1sPlan::ZERO`] and [`Iq1sPlan::new`], which keep it.
 #[derive(Clone, Copy)]
 #[repr(C, align(32))]
-struct Iq1sPlan {
+pub(super) struct Iq1sPlan {
     /// Word `ib`: byte offsets of the rows of groups 0..3 of sub-block `ib`, in its u16
     /// lanes 0..3.
     offsets: [u64; 8],
     /// `8·ls` of sub-block `ib` in both i16 halves (a `madd` operand once broadcast).
-    scales: [u32; 8],
+    pub(super) scales: [u32; 8],
 }
 
 impl Iq1sPlan {
-    const ZERO: Iq1sPlan = Iq1sPlan {
+    pub(super) const ZERO: Iq1sPlan = Iq1sPlan {
         offsets: [0; 8],
         scales: [0; 8],
     };
@@ -78,7 +78,7 @@ impl Iq1sPlan {
     /// and multiplied by 2^(11−3g) (a left shift by lane), then masked to bits 11..13.
     #[inline]
     #[target_feature(enable = "avx2")]
-    fn new(x: &BlockIQ1S) -> Iq1sPlan {
+    pub(super) fn new(x: &BlockIQ1S) -> Iq1sPlan {
         let qh = load128(&x.qh);
         let qh2 = _mm256_broadcastsi128_si256(qh);
         // Word ib of qh into lanes 4ib..4ib+3 (128-bit halves: ib 0,1 | 2,3), then +8
@@ -117,7 +117,7 @@ impl Iq1sPlan {
     /// The four grid rows of sub-block `ib` (group 0 in the lowest bytes).
     #[inline]
     #[target_feature(enable = "avx2")]
-    fn rows(&self, ib: usize) -> __m256i {
+    pub(super) fn rows(&self, ib: usize) -> __m256i {
         // SAFETY: the lanes of an offsets word are byte offsets of rows of IQ1S_GRID_U
         // (type invariant).
         unsafe { join_rows(IQ1S_GRID_U.as_ptr().cast(), self.offsets[ib]) }
@@ -150,7 +150,7 @@ unsafe fn join_rows(base: *const u8, word: u64) -> __m256i {
 /// in 8 i32 lanes (lane ib = sub-block ib).
 #[inline]
 #[target_feature(enable = "avx2")]
-fn iq1s_shift_scales(x: &BlockIQ1S) -> __m256i {
+pub(super) fn iq1s_shift_scales(x: &BlockIQ1S) -> __m256i {
     let qh = load128(&x.qh);
     let s = _mm_and_si128(_mm_srli_epi16::<12>(qh), _mm_set1_epi16(7));
     let ls = _mm_add_epi16(_mm_slli_epi16::<1>(s), _mm_set1_epi16(1));
@@ -224,7 +224,7 @@ pub(super) fn vec_dot_n_iq1_s<const N: usize>(w: &[u8], a: &[&[u8]; N], out: &mu
 /// [`Iq1mPlan::new`], which keep it.
 #[derive(Clone, Copy)]
 #[repr(C, align(32))]
-struct Iq1mPlan {
+pub(super) struct Iq1mPlan {
     /// Word `ib`: byte offsets of the rows of groups 0..3 of sub-block `ib`.
     offsets: [u64; 8],
     /// Byte offset of the `IQ1M_SCALES` row of sub-block `ib`.
@@ -232,7 +232,7 @@ struct Iq1mPlan {
 }
 
 impl Iq1mPlan {
-    const ZERO: Iq1mPlan = Iq1mPlan {
+    pub(super) const ZERO: Iq1mPlan = Iq1mPlan {
         offsets: [0; 8],
         scale_rows: [0; 8],
     };
@@ -245,7 +245,7 @@ impl Iq1mPlan {
     /// Scale row of sub-block `ib`: `32·((sc[ib/2] >> 6(ib mod 2)) & 63)`.
     #[inline]
     #[target_feature(enable = "avx2")]
-    fn new(x: &BlockIQ1M) -> Iq1mPlan {
+    pub(super) fn new(x: &BlockIQ1M) -> Iq1mPlan {
         let qh2 = _mm256_broadcastsi128_si256(load128(&x.qh));
         // Byte 2ib + g/2 of qh into the low byte of lane 4ib + g (−1: zero byte).
         let bytes_lo = _mm256_setr_epi8(
@@ -290,7 +290,7 @@ impl Iq1mPlan {
     /// The four rows `8·grid + σ + 9` of sub-block `ib`.
     #[inline]
     #[target_feature(enable = "avx2")]
-    fn rows(&self, ib: usize) -> __m256i {
+    pub(super) fn rows(&self, ib: usize) -> __m256i {
         // SAFETY: the lanes of an offsets word are byte offsets of rows of IQ1M_W8U
         // (type invariant).
         unsafe { join_rows(IQ1M_W8U.as_ptr().cast(), self.offsets[ib]) }
@@ -299,7 +299,7 @@ impl Iq1mPlan {
     /// The i16 multipliers of sub-block `ib`: `ls1` × 8 (groups 0, 1), `ls2` × 8.
     #[inline]
     #[target_feature(enable = "avx2")]
-    fn scales(&self, ib: usize) -> __m256i {
+    pub(super) fn scales(&self, ib: usize) -> __m256i {
         let row = usize::from(self.scale_rows[ib]);
         // SAFETY: `row` is 32·b with b < 64 (type invariant): 32 readable bytes inside the
         // 64 × 32 bytes of IQ1M_SCALES; loadu has no alignment requirement.
@@ -315,7 +315,7 @@ impl Iq1mPlan {
 /// 3-bit field to bits 9..11.
 #[inline]
 #[target_feature(enable = "avx2")]
-fn iq1m_shift_scales(x: &BlockIQ1M) -> __m256i {
+pub(super) fn iq1m_shift_scales(x: &BlockIQ1M) -> __m256i {
     let sc = _mm256_set1_epi64x(i64::from_le_bytes(x.scales));
     let words = _mm256_shuffle_epi8(
         sc,
@@ -390,7 +390,7 @@ pub(super) fn vec_dot_n_iq1_m<const N: usize>(w: &[u8], a: &[&[u8]; N], out: &mu
 
 /// The f16 bits of an IQ1_M block's `d`: nibble k = bits 12..15 of scale word k.
 #[inline]
-fn iq1m_d_bits(x: &BlockIQ1M) -> [u8; 2] {
+pub(super) fn iq1m_d_bits(x: &BlockIQ1M) -> [u8; 2] {
     let s = u64::from_le_bytes(x.scales);
     let bits =
         ((s >> 12) & 0x000F) | ((s >> 24) & 0x00F0) | ((s >> 36) & 0x0F00) | ((s >> 48) & 0xF000);

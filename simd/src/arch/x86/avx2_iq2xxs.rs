@@ -29,31 +29,31 @@ use crate::blocks::q8::BlockQ8K;
 use crate::tables::IQ2XXS_GRID;
 
 /// How far ahead of the block being multiplied its signs and scales are prepared.
-const AHEAD: usize = 2;
+pub(super) const AHEAD: usize = 2;
 /// Ring slots (a power of two above `AHEAD`).
-const SLOTS: usize = 4;
+pub(super) const SLOTS: usize = 4;
 
 /// Signs and scales of one IQ2_XXS block, prepared ahead. Entry `2ib + 1` belongs to
 /// sub-block `ib` (the position of its `a1` word among the block's u32 words); the even
 /// entries are unused.
 #[derive(Clone, Copy)]
 #[repr(C, align(32))]
-struct Iq2xxsPlan {
+pub(super) struct Iq2xxsPlan {
     /// Byte g: the 8 sign bits of group g (7 stored bits + their parity in bit 7).
-    signs: [u32; 16],
+    pub(super) signs: [u32; 16],
     /// `ls` in both i16 halves (a `madd` operand once broadcast).
-    scales: [u32; 16],
+    pub(super) scales: [u32; 16],
 }
 
 impl Iq2xxsPlan {
-    const ZERO: Iq2xxsPlan = Iq2xxsPlan {
+    pub(super) const ZERO: Iq2xxsPlan = Iq2xxsPlan {
         signs: [0; 16],
         scales: [0; 16],
     };
 
     #[inline]
     #[target_feature(enable = "avx2")]
-    fn new(x: &BlockIQ2XXS) -> Iq2xxsPlan {
+    pub(super) fn new(x: &BlockIQ2XXS) -> Iq2xxsPlan {
         // parity(n) << 7 for n < 16.
         let odd = _mm256_broadcastsi128_si256(_mm_setr_epi8(
             0, -128, -128, 0, -128, 0, 0, -128, -128, 0, 0, -128, 0, -128, -128, 0,
@@ -113,7 +113,7 @@ impl Iq2xxsPlan {
 /// Four grid rows as one vector (row 0 in the lowest bytes).
 #[inline]
 #[target_feature(enable = "avx2")]
-fn join_rows(r: [&u64; 4]) -> __m256i {
+pub(super) fn join_rows(r: [&u64; 4]) -> __m256i {
     let p = r.map(|r| (r as *const u64).cast::<f64>());
     // SAFETY: each pointer comes from a reference to a u64: 8 readable bytes; movsd /
     // movhpd have no alignment requirement.

@@ -149,7 +149,7 @@ pub(super) fn vec_dot_q6_k(w: &[u8], a: &[u8]) -> f32 {
 /// multiplier of `bsums[k]` (so `madd(bsums, mins)` summed is `k4_min_sum`, exactly).
 #[inline]
 #[target_feature(enable = "avx2")]
-fn k4_scales_mins(s: &[u8; 12]) -> (__m256i, __m256i) {
+pub(super) fn k4_scales_mins(s: &[u8; 12]) -> (__m256i, __m256i) {
     let word = |i: usize| u32::from_le_bytes([s[4 * i], s[4 * i + 1], s[4 * i + 2], s[4 * i + 3]]);
     let (u0, u1, u2) = (word(0), word(1), word(2));
     let sc_lo = u0 & 0x3F3F_3F3F;
@@ -238,7 +238,7 @@ fn dot_n_k4_like<const N: usize>(
 /// The activation rows' blocks and the weight blocks they share: `(xs, ys)` cut to the
 /// common number of whole blocks.
 #[inline]
-fn common_blocks<'a, B: crate::blocks::Block, const N: usize>(
+pub(super) fn common_blocks<'a, B: crate::blocks::Block, const N: usize>(
     w: &'a [u8],
     a: &[&'a [u8]; N],
 ) -> (&'a [B], [&'a [BlockQ8K]; N]) {

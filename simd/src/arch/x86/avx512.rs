@@ -1,36 +1,45 @@
-//! AVX-512 kernels (F + BW + VL, optionally VNNI) for the formats that dominate
-//! DeepSeek-R1 and ternary models: Q8_0, Q4_K, IQ1_S, TQ2_0, TQ1_0. Every other type
-//! keeps its AVX2 kernel at this level.
+//! AVX-512 (F + BW + VL, optionally VNNI): the shared 512-bit helpers and the
+//! installation of the AVX-512 kernels, which live by format family in
+//! `avx512_legacy` (Q8_0, Q4_0, Q4_1), `avx512_kquants` (Q2_K … Q6_K), `avx512_iq`
+//! (IQ1_S, IQ1_M, IQ2_XXS) and `avx512_ternary` (TQ1_0, TQ2_0). Every other type keeps
+//! its AVX2 kernel at this level.
 //!
 //! Same algorithms as the AVX2 kernels (and so the same scalar references), on 512-bit
-//! registers that hold two 256-bit halves:
+//! registers that hold two 256-bit halves, each usually one run of 32 activations, so
+//! that a register meets 64 consecutive activations and each activation row costs one
+//! plain 64-byte load per register. Each family file writes its kernels once in a macro
+//! and instantiates it twice, in a `plain` module (F, BW, VL) and a `vnni` module (+
+//! VNNI), passing the two integer dot helpers below:
 //! ```text
-//! Q8_0:  two blocks per register; |x| and (y negated where x < 0), dot4 → 16 × i32,
-//!        scales blended per half; an odd last block goes through the AVX2 kernel
-//! Q4_K:  one 64-byte load = chunks 2p, 2p+1; halves scaled by sub-blocks 4p+{0,2} (low
-//!        nibbles) and 4p+{1,3} (high nibbles) with madd
-//! IQ1_S: two sub-blocks (8 grid rows) per register, scales (2s+1) per half
-//! TQ2_0: the whole 64-byte qs in one register: plane l pairs y[32l..] with y[128+32l..]
-//! TQ1_0: trits of (head, head), (head, tail|tail), (tail|tail, tail|qh) with per-half
-//!        powers of 3, so each register meets 64 consecutive activations
+//! dot4(acc, u, s)  acc + Σ of 4 adjacent u8·i8 products per i32 lane:
+//!                  vpdpbusd with VNNI, maddubs + madd(1) + add without
+//! dot2(acc, p, c)  acc + Σ of 2 adjacent i16·i16 products per i32 lane (the sub-block
+//!                  scales applied to maddubs pair sums): vpdpwssd with VNNI,
+//!                  madd + add without
 //! ```
-//! `dot4(acc, u, s)` adds Σ of 4 adjacent u8·i8 products into each i32 lane: one
-//! `vpdpbusd` with VNNI, `maddubs` + `madd(1)` without (pair sums stay < 2^15 for every
-//! operand used here). IQ1_S, TQ1_0 and TQ2_0 are bit-identical to the scalar reference;
-//! Q8_0 and Q4_K differ by summation order.
+//! Both give the same integers with and without VNNI (no operand used here brings a
+//! `maddubs` pair sum near 2^15 or a `madd` near 2^31), so the two instantiations of a
+//! kernel return identical results.
+//!
+//! The kernels of every type but TQ1_0 / TQ2_0 are generic over the number of activation
+//! rows `N` ≤ 4 (`vec_dot_n_*`), with the single-row `vec_dot` as the `N = 1` instance:
+//! a weight block is decoded once per `N` rows, and a batch is bit-identical to the same
+//! rows one at a time (the `VecDotManyFn` contract). Installing an AVX-512 `vec_dot`
+//! drops the AVX2 fused kernel of that type (`set_vec_dot`), so these fused kernels
+//! replace them.
 //!
 //! Not verified on the machine this was written on (it has no AVX-512); the `isa` tests
 //! run these kernels wherever `Isa::all_supported()` lists an AVX-512 level.
 
 use core::arch::x86_64::*;
 
-use crate::kernels::{set_vec_dot, TypeKernels, VecDotFn};
-use crate::types::GgmlType;
+use super::load256;
+use crate::kernels::{set_vec_dot, set_vec_dot_many, TypeKernels};
 
 /// Unaligned 64-byte load from the start of `s`.
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn load512(s: &[u8]) -> __m512i {
+pub(super) fn load512(s: &[u8]) -> __m512i {
     assert!(s.len() >= 64);
     // SAFETY: `s` has at least 64 readable bytes (asserted); loadu has no alignment
     // requirement.
@@ -40,45 +49,90 @@ fn load512(s: &[u8]) -> __m512i {
 /// Unaligned 64-byte load of int8 quants from the start of `s`.
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn load512_i8(s: &[i8]) -> __m512i {
+pub(super) fn load512_i8(s: &[i8]) -> __m512i {
     assert!(s.len() >= 64);
     // SAFETY: as in `load512`.
     unsafe { _mm512_loadu_si512(s.as_ptr().cast()) }
 }
 
+/// The 32 bytes at the start of `s` in both 256-bit halves (one `vbroadcasti64x4`).
+#[inline]
+#[target_feature(enable = "avx512f,avx2")]
+pub(super) fn broadcast256(s: &[u8]) -> __m512i {
+    _mm512_broadcast_i64x4(load256(s))
+}
+
 /// `lo` in bits 0..256, `hi` in bits 256..512.
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn concat(lo: __m256i, hi: __m256i) -> __m512i {
+pub(super) fn concat(lo: __m256i, hi: __m256i) -> __m512i {
     _mm512_inserti64x4::<1>(_mm512_castsi256_si512(lo), hi)
 }
 
-/// i16 `lo` in the low half, `hi` in the high half.
+/// `y` negated in the bytes whose bit is set in `neg` (`y` in −127..=127, so exact).
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw")]
-fn scales2_512(lo: i32, hi: i32) -> __m512i {
-    _mm512_mask_blend_epi16(
+pub(super) fn negate_where(y: __m512i, neg: __mmask64) -> __m512i {
+    _mm512_mask_sub_epi8(y, neg, _mm512_setzero_si512(), y)
+}
+
+/// i16 lane `i` (0..32) of the result = i16 lane `base + i / 8` of `v`: one value per
+/// 16-byte quarter, the layout of the per-16 scales of Q2_K, Q3_K and Q6_K (`base` +
+/// 3 < 32).
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw")]
+pub(super) fn quarter_scales(v: __m512i, base: usize) -> __m512i {
+    let quarters = _mm512_set_epi64(
+        0x0003_0003_0003_0003,
+        0x0003_0003_0003_0003,
+        0x0002_0002_0002_0002,
+        0x0002_0002_0002_0002,
+        0x0001_0001_0001_0001,
+        0x0001_0001_0001_0001,
+        0,
+        0,
+    );
+    let idx = _mm512_add_epi16(_mm512_set1_epi16(base as i16), quarters);
+    _mm512_permutexvar_epi16(idx, v)
+}
+
+/// i16 lane `lo` of `v` in the 16 i16 lanes of the low half, lane `hi` in those of the
+/// high half (the per-32 scales of Q4_K / Q5_K; `lo`, `hi` < 32).
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw")]
+pub(super) fn half_scales(v: __m512i, lo: usize, hi: usize) -> __m512i {
+    let idx = _mm512_mask_blend_epi16(
         0xFFFF_0000,
         _mm512_set1_epi16(lo as i16),
         _mm512_set1_epi16(hi as i16),
+    );
+    _mm512_permutexvar_epi16(idx, v)
+}
+
+/// i32 (or packed 2 × i16) value `lo` in the 8 lanes of the low half, `hi` in the high.
+#[inline]
+#[target_feature(enable = "avx512f")]
+pub(super) fn halves_i32(lo: u32, hi: u32) -> __m512i {
+    _mm512_mask_blend_epi32(
+        0xFF00,
+        _mm512_set1_epi32(lo as i32),
+        _mm512_set1_epi32(hi as i32),
     )
 }
 
-/// `|x|` and `y` negated where `x < 0`: the unsigned × signed form of `x·y`.
+/// Four little-endian IEEE halves widened with F16C (exact): lane k = `h[k]`.
 #[inline]
-#[target_feature(enable = "avx512f,avx512bw")]
-fn abs_sign(x: __m512i, y: __m512i) -> (__m512i, __m512i) {
-    let neg = _mm512_movepi8_mask(x);
-    (
-        _mm512_abs_epi8(x),
-        _mm512_mask_sub_epi8(y, neg, _mm512_setzero_si512(), y),
-    )
+#[target_feature(enable = "avx2,f16c")]
+pub(super) fn f16x4(h: [[u8; 2]; 4]) -> __m128 {
+    let bits = h.map(u16::from_le_bytes).map(u64::from);
+    let word = bits[0] | bits[1] << 16 | bits[2] << 32 | bits[3] << 48;
+    _mm_cvtph_ps(_mm_cvtsi64_si128(word as i64))
 }
 
 /// `acc + Σ_4 u·s` without VNNI.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
-fn dot4_plain(acc: __m512i, u: __m512i, s: __m512i) -> __m512i {
+pub(super) fn dot4_plain(acc: __m512i, u: __m512i, s: __m512i) -> __m512i {
     let p = _mm512_madd_epi16(_mm512_maddubs_epi16(u, s), _mm512_set1_epi16(1));
     _mm512_add_epi32(acc, p)
 }
@@ -86,249 +140,139 @@ fn dot4_plain(acc: __m512i, u: __m512i, s: __m512i) -> __m512i {
 /// `acc + Σ_4 u·s` with VNNI (`vpdpbusd`, no intermediate saturation).
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c,avx512vnni")]
-fn dot4_vnni(acc: __m512i, u: __m512i, s: __m512i) -> __m512i {
+pub(super) fn dot4_vnni(acc: __m512i, u: __m512i, s: __m512i) -> __m512i {
     _mm512_dpbusd_epi32(acc, u, s)
 }
 
-/// Per byte: the top base-3 digit of `q·pow mod 256`, i.e. `((q·pow mod 256)·3) >> 8`.
+/// `acc + Σ_2 p·c` (i16 pairs) without VNNI.
 #[inline]
-#[target_feature(enable = "avx512f,avx512bw")]
-fn trits512(q: __m512i, pow: __m512i) -> __m512i {
-    let lo = _mm512_set1_epi16(0x00FF);
-    let three = _mm512_set1_epi16(3);
-    let digit = |q16: __m512i, p16: __m512i| {
-        let x = _mm512_and_si512(_mm512_mullo_epi16(q16, p16), lo);
-        _mm512_srli_epi16::<8>(_mm512_mullo_epi16(x, three))
-    };
-    let even = digit(_mm512_and_si512(q, lo), _mm512_and_si512(pow, lo));
-    let odd = digit(_mm512_srli_epi16::<8>(q), _mm512_srli_epi16::<8>(pow));
-    _mm512_or_si512(even, _mm512_slli_epi16::<8>(odd))
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
+pub(super) fn dot2_plain(acc: __m512i, p: __m512i, c: __m512i) -> __m512i {
+    _mm512_add_epi32(acc, _mm512_madd_epi16(p, c))
 }
 
-macro_rules! avx512_kernels {
-    ($feat:literal, $dot4:ident) => {
-        use core::arch::x86_64::*;
-
-        use super::super::f16c;
-        use super::super::{avx2_legacy, load128, load256, load256_i8};
-        use super::$dot4;
-        use super::{abs_sign, concat, load512, load512_i8, scales2_512, trits512};
-        use crate::blocks::as_blocks;
-        use crate::blocks::iq1::BlockIQ1S;
-        use crate::blocks::kquants::{k4_min_sum, scales_mins_k4, BlockQ4K};
-        use crate::blocks::q8::{BlockQ8K, BlockQ8_0};
-        use crate::blocks::ternary::{BlockTQ1_0, BlockTQ2_0};
-        use crate::tables::{IQ1S_GRID, IQ1_DELTA};
-
-        /// Q8_0 × Q8_0.
-        #[target_feature(enable = $feat)]
-        pub(in super::super) fn vec_dot_q8_0(w: &[u8], a: &[u8]) -> f32 {
-            let (xs, ys) = (as_blocks::<BlockQ8_0>(w), as_blocks::<BlockQ8_0>(a));
-            let n = xs.len().min(ys.len());
-            let mut acc = _mm512_setzero_ps();
-            for i in 0..n / 2 {
-                let (x0, x1, y0, y1) = (&xs[2 * i], &xs[2 * i + 1], &ys[2 * i], &ys[2 * i + 1]);
-                let x = concat(load256_i8(&x0.qs), load256_i8(&x1.qs));
-                let y = concat(load256_i8(&y0.qs), load256_i8(&y1.qs));
-                let (u, s) = abs_sign(x, y);
-                let p = $dot4(_mm512_setzero_si512(), u, s);
-                let d0 = _mm512_set1_ps(f16c(x0.d) * f16c(y0.d));
-                let d = _mm512_mask_blend_ps(0xFF00, d0, _mm512_set1_ps(f16c(x1.d) * f16c(y1.d)));
-                acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc);
-            }
-            let done = n / 2 * 2 * 34;
-            let tail = avx2_legacy::vec_dot_q8_0(&w[done..n * 34], &a[done..n * 34]);
-            _mm512_reduce_add_ps(acc) + tail
-        }
-
-        /// Q4_K × Q8_K.
-        #[target_feature(enable = $feat)]
-        pub(in super::super) fn vec_dot_q4_k(w: &[u8], a: &[u8]) -> f32 {
-            let mut acc = 0.0f32;
-            let mut mins = 0.0f32;
-            let m4 = _mm512_set1_epi8(0x0F);
-            for (x, y) in as_blocks::<BlockQ4K>(w)
-                .iter()
-                .zip(as_blocks::<BlockQ8K>(a))
-            {
-                let sm = scales_mins_k4(&x.scales);
-                let mut sumi = _mm512_setzero_si512();
-                for p in 0..2 {
-                    let q = load512(&x.qs[64 * p..]);
-                    let lo = _mm512_and_si512(q, m4);
-                    let hi = _mm512_and_si512(_mm512_srli_epi16::<4>(q), m4);
-                    let b = 128 * p;
-                    let ylo = concat(load256_i8(&y.qs[b..]), load256_i8(&y.qs[b + 64..]));
-                    let yhi = concat(load256_i8(&y.qs[b + 32..]), load256_i8(&y.qs[b + 96..]));
-                    let slo = scales2_512(sm[4 * p].0 as i32, sm[4 * p + 2].0 as i32);
-                    let shi = scales2_512(sm[4 * p + 1].0 as i32, sm[4 * p + 3].0 as i32);
-                    let plo = _mm512_madd_epi16(_mm512_maddubs_epi16(lo, ylo), slo);
-                    let phi = _mm512_madd_epi16(_mm512_maddubs_epi16(hi, yhi), shi);
-                    sumi = _mm512_add_epi32(sumi, _mm512_add_epi32(plo, phi));
-                }
-                let m = k4_min_sum(&sm, y);
-                acc += f16c(x.d) * y.d() * _mm512_reduce_add_epi32(sumi) as f32;
-                mins += f16c(x.dmin) * y.d() * m as f32;
-            }
-            acc - mins
-        }
-
-        /// IQ1_S × Q8_K (bit-identical to the scalar reference).
-        #[target_feature(enable = $feat)]
-        pub(in super::super) fn vec_dot_iq1_s(w: &[u8], a: &[u8]) -> f32 {
-            let mut acc = 0.0f32;
-            for (x, y) in as_blocks::<BlockIQ1S>(w)
-                .iter()
-                .zip(as_blocks::<BlockQ8K>(a))
-            {
-                let mut sumi = _mm512_setzero_si512();
-                let mut sd = 0i32;
-                for j in 0..4 {
-                    let r = |k: usize| IQ1S_GRID[x.index(2 * j + k / 4, k % 4)] as i64;
-                    let g = _mm512_set_epi64(r(7), r(6), r(5), r(4), r(3), r(2), r(1), r(0));
-                    let (u, s) = abs_sign(g, load512_i8(&y.qs[64 * j..]));
-                    let sc = scales2_512(x.ls(2 * j), x.ls(2 * j + 1));
-                    let p = _mm512_madd_epi16(_mm512_maddubs_epi16(u, s), sc);
-                    sumi = _mm512_add_epi32(sumi, p);
-                }
-                for ib in 0..8 {
-                    sd += x.ls(ib) * x.sigma(ib) * (y.bsum(2 * ib) + y.bsum(2 * ib + 1));
-                }
-                let sa = _mm512_reduce_add_epi32(sumi);
-                acc += f16c(x.d) * y.d() * (sa as f32 + IQ1_DELTA * sd as f32);
-            }
-            acc
-        }
-
-        /// Σ bsums of a Q8_K block (Σ of its 256 quants).
-        #[inline]
-        fn sum_y(y: &BlockQ8K) -> i32 {
-            (0..16).map(|k| y.bsum(k)).sum()
-        }
-
-        /// TQ2_0 × Q8_K (bit-identical to the scalar reference).
-        #[target_feature(enable = $feat)]
-        pub(in super::super) fn vec_dot_tq2_0(w: &[u8], a: &[u8]) -> f32 {
-            let mut acc = 0.0f32;
-            let m3 = _mm512_set1_epi8(3);
-            for (x, y) in as_blocks::<BlockTQ2_0>(w)
-                .iter()
-                .zip(as_blocks::<BlockQ8K>(a))
-            {
-                let q = load512(&x.qs);
-                let planes = [
-                    _mm512_and_si512(q, m3),
-                    _mm512_and_si512(_mm512_srli_epi16::<2>(q), m3),
-                    _mm512_and_si512(_mm512_srli_epi16::<4>(q), m3),
-                    _mm512_and_si512(_mm512_srli_epi16::<6>(q), m3),
-                ];
-                let mut s = _mm512_setzero_si512();
-                for (l, t) in planes.into_iter().enumerate() {
-                    let yv = concat(
-                        load256_i8(&y.qs[32 * l..]),
-                        load256_i8(&y.qs[128 + 32 * l..]),
-                    );
-                    s = $dot4(s, t, yv);
-                }
-                let st = _mm512_reduce_add_epi32(s) - sum_y(y);
-                acc += st as f32 * (f16c(x.d) * y.d());
-            }
-            acc
-        }
-
-        /// TQ1_0 × Q8_K (bit-identical to the scalar reference).
-        #[target_feature(enable = $feat)]
-        pub(in super::super) fn vec_dot_tq1_0(w: &[u8], a: &[u8]) -> f32 {
-            let mut acc = 0.0f32;
-            let set = |v: i8| _mm256_set1_epi8(v);
-            let half = |lo: i8, hi: i8| _mm256_set_m128i(_mm_set1_epi8(hi), _mm_set1_epi8(lo));
-            let qh_pows = _mm_setr_epi8(1, 1, 1, 1, 3, 3, 3, 3, 9, 9, 9, 9, 27, 27, 27, 27);
-            let pows = [
-                concat(set(1), set(3)),
-                concat(set(9), set(27)),
-                concat(set(81), half(1, 3)),
-                concat(half(9, 27), _mm256_set_m128i(qh_pows, _mm_set1_epi8(81))),
-            ];
-            for (x, y) in as_blocks::<BlockTQ1_0>(w)
-                .iter()
-                .zip(as_blocks::<BlockQ8K>(a))
-            {
-                let head = load256(&x.qs);
-                let tail = load128(&x.qs[32..]);
-                let tail2 = _mm256_set_m128i(tail, tail);
-                let last = _mm256_set_m128i(_mm_set1_epi32(i32::from_le_bytes(x.qh)), tail);
-                let regs = [
-                    concat(head, head),
-                    concat(head, head),
-                    concat(head, tail2),
-                    concat(tail2, last),
-                ];
-                let mut s = _mm512_setzero_si512();
-                for (k, (v, p)) in regs.into_iter().zip(pows).enumerate() {
-                    s = $dot4(s, trits512(v, p), load512_i8(&y.qs[64 * k..]));
-                }
-                let st = _mm512_reduce_add_epi32(s) - sum_y(y);
-                acc += st as f32 * (f16c(x.d) * y.d());
-            }
-            acc
-        }
-    };
+/// `acc + Σ_2 p·c` (i16 pairs) with VNNI (`vpdpwssd`).
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c,avx512vnni")]
+pub(super) fn dot2_vnni(acc: __m512i, p: __m512i, c: __m512i) -> __m512i {
+    _mm512_dpwssd_epi32(acc, p, c)
 }
 
-mod plain {
-    avx512_kernels!("avx512f,avx512bw,avx512vl,avx2,fma,f16c", dot4_plain);
-}
+/// The safe table entries of one instantiation (`plain` or `vnni`) of every family
+/// module: `DOTS` (single-row) and `MANY` (fused, each after its `vec_dot`).
+macro_rules! level_tables {
+    ($level:ident) => {
+        mod $level {
+            use super::super::avx512_iq::$level as iq;
+            use super::super::avx512_kquants::$level as kq;
+            use super::super::avx512_legacy::$level as legacy;
+            use super::super::avx512_ternary::$level as ternary;
+            use super::super::{entry, many};
+            use crate::kernels::{VecDotFn, VecDotManyFn, DOT_N_WIDTH};
+            use crate::types::GgmlType;
 
-mod vnni {
-    avx512_kernels!(
-        "avx512f,avx512bw,avx512vl,avx2,fma,f16c,avx512vnni",
-        dot4_vnni
-    );
-}
+            entry!(q8_0, legacy::vec_dot_q8_0);
+            entry!(q4_0, legacy::vec_dot_q4_0);
+            entry!(q4_1, legacy::vec_dot_q4_1);
+            entry!(q2_k, kq::vec_dot_q2_k);
+            entry!(q3_k, kq::vec_dot_q3_k);
+            entry!(q4_k, kq::vec_dot_q4_k);
+            entry!(q5_k, kq::vec_dot_q5_k);
+            entry!(q6_k, kq::vec_dot_q6_k);
+            entry!(iq1_s, iq::vec_dot_iq1_s);
+            entry!(iq1_m, iq::vec_dot_iq1_m);
+            entry!(iq2_xxs, iq::vec_dot_iq2_xxs);
+            entry!(tq2_0, ternary::vec_dot_tq2_0);
+            entry!(tq1_0, ternary::vec_dot_tq1_0);
 
-/// Safe entries of module `$m`, and their table `$table`.
-macro_rules! entries {
-    ($table:ident, $m:ident) => {
-        const $table: [(GgmlType, VecDotFn); 5] = {
-            fn q8_0(w: &[u8], a: &[u8]) -> f32 {
-                // SAFETY: only installed by `install` below, which `arch::install` calls
-                // for an AVX-512 level that `Isa::hardware()` reported (F, BW, VL, and
-                // VNNI for the `vnni` table), i.e. every feature the kernel enables.
-                unsafe { $m::vec_dot_q8_0(w, a) }
-            }
-            fn q4_k(w: &[u8], a: &[u8]) -> f32 {
-                // SAFETY: as for `q8_0`.
-                unsafe { $m::vec_dot_q4_k(w, a) }
-            }
-            fn iq1_s(w: &[u8], a: &[u8]) -> f32 {
-                // SAFETY: as for `q8_0`.
-                unsafe { $m::vec_dot_iq1_s(w, a) }
-            }
-            fn tq2_0(w: &[u8], a: &[u8]) -> f32 {
-                // SAFETY: as for `q8_0`.
-                unsafe { $m::vec_dot_tq2_0(w, a) }
-            }
-            fn tq1_0(w: &[u8], a: &[u8]) -> f32 {
-                // SAFETY: as for `q8_0`.
-                unsafe { $m::vec_dot_tq1_0(w, a) }
-            }
-            [
+            pub(super) const DOTS: [(GgmlType, VecDotFn); 13] = [
                 (GgmlType::Q8_0, q8_0),
+                (GgmlType::Q4_0, q4_0),
+                (GgmlType::Q4_1, q4_1),
+                (GgmlType::Q2_K, q2_k),
+                (GgmlType::Q3_K, q3_k),
                 (GgmlType::Q4_K, q4_k),
+                (GgmlType::Q5_K, q5_k),
+                (GgmlType::Q6_K, q6_k),
                 (GgmlType::IQ1_S, iq1_s),
+                (GgmlType::IQ1_M, iq1_m),
+                (GgmlType::IQ2_XXS, iq2_xxs),
                 (GgmlType::TQ2_0, tq2_0),
                 (GgmlType::TQ1_0, tq1_0),
-            ]
-        };
+            ];
+
+            many!(q8_0_many, legacy::vec_dot_n_q8_0);
+            many!(q4_0_many, legacy::vec_dot_n_q4_0);
+            many!(q4_1_many, legacy::vec_dot_n_q4_1);
+            many!(q2_k_many, kq::vec_dot_n_q2_k);
+            many!(q3_k_many, kq::vec_dot_n_q3_k);
+            many!(q4_k_many, kq::vec_dot_n_q4_k);
+            many!(q5_k_many, kq::vec_dot_n_q5_k);
+            many!(q6_k_many, kq::vec_dot_n_q6_k);
+            many!(iq1_s_many, iq::vec_dot_n_iq1_s);
+            many!(iq1_m_many, iq::vec_dot_n_iq1_m);
+            many!(iq2_xxs_many, iq::vec_dot_n_iq2_xxs);
+
+            pub(super) const MANY: [(GgmlType, VecDotManyFn); 11] = [
+                (GgmlType::Q8_0, q8_0_many),
+                (GgmlType::Q4_0, q4_0_many),
+                (GgmlType::Q4_1, q4_1_many),
+                (GgmlType::Q2_K, q2_k_many),
+                (GgmlType::Q3_K, q3_k_many),
+                (GgmlType::Q4_K, q4_k_many),
+                (GgmlType::Q5_K, q5_k_many),
+                (GgmlType::Q6_K, q6_k_many),
+                (GgmlType::IQ1_S, iq1_s_many),
+                (GgmlType::IQ1_M, iq1_m_many),
+                (GgmlType::IQ2_XXS, iq2_xxs_many),
+            ];
+        }
     };
 }
 
-entries!(PLAIN, plain);
-entries!(VNNI, vnni);
+level_tables!(plain);
+level_tables!(vnni);
 
-/// Installs the AVX-512 kernels over the AVX2 ones (VNNI versions if `vnni`).
+/// Installs the AVX-512 kernels over the AVX2 ones (VNNI versions if `vnni`): each
+/// `vec_dot`, then the fused kernel of its type.
 pub(super) fn install(table: &mut [TypeKernels], vnni: bool) {
-    for (ty, f) in if vnni { VNNI } else { PLAIN } {
+    let (dots, many) = if vnni {
+        (vnni::DOTS, vnni::MANY)
+    } else {
+        (plain::DOTS, plain::MANY)
+    };
+    for (ty, f) in dots {
         set_vec_dot(table, ty, f);
+    }
+    for (ty, f) in many {
+        set_vec_dot_many(table, ty, f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::blocks::f16_to_f32;
+
+    /// `f16x4` runs on AVX2 + F16C alone, so an AVX2 host checks it.
+    #[test]
+    fn f16x4_widens_each_half_in_place() {
+        if !(std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("f16c")) {
+            return;
+        }
+        for base in (0..=u16::MAX).step_by(4) {
+            let h: [[u8; 2]; 4] = core::array::from_fn(|k| (base + k as u16).to_le_bytes());
+            // SAFETY: AVX2 and F16C were detected above.
+            let v = unsafe { super::f16x4(h) };
+            // SAFETY: __m128 and [f32; 4] have the same size; every bit pattern is valid.
+            let got: [f32; 4] = unsafe { core::mem::transmute(v) };
+            for k in 0..4 {
+                let want = f16_to_f32(h[k]);
+                assert!(
+                    got[k].to_bits() == want.to_bits() || (got[k].is_nan() && want.is_nan()),
+                    "{:#x}",
+                    base + k as u16
+                );
+            }
+        }
     }
 }

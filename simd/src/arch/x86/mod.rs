@@ -1,11 +1,13 @@
 //! x86-64 kernels: AVX2 (+FMA, F16C) and AVX-512 (F, BW, VL, optionally VNNI).
 //!
 //! Owns: the shared 256-bit helpers (loads, horizontal sums, the signed int8 product
-//! idiom) and the installation of the kernels into a dispatch table: the single-row
+//! idiom) and the installation of the AVX2 kernels into a dispatch table: the single-row
 //! `vec_dot`s, the fused multi-row `vec_dot_n_*` kernels (IQ1_S, IQ1_M, IQ2_XXS, Q4_K,
 //! Q5_K, Q6_K: generic over the number of activation rows `N` ≤ 4, next to their
 //! single-row kernels, made safe and split into groups of 4 by `many!`) and the Q8_K
-//! activation quantizer (`avx2_quant`). The kernels are
+//! activation quantizer (`avx2_quant`). The AVX-512 kernels (`avx512_*`, 13 types, fused
+//! for all but TQ1_0 / TQ2_0) are installed over them by `avx512`, with the same `entry!`
+//! and `many!` wrappers. The kernels are
 //! safe `#[target_feature]` functions; the only `unsafe` in them are unaligned loads from
 //! block fields whose length the types prove, and the calls from the safe table entries,
 //! whose soundness rests on `Kernels::new` having checked the CPU (see `arch`).
@@ -32,6 +34,10 @@ mod avx2_legacy;
 mod avx2_quant;
 mod avx2_ternary;
 mod avx512;
+mod avx512_iq;
+mod avx512_kquants;
+mod avx512_legacy;
+mod avx512_ternary;
 
 /// Makes a safe `VecDotFn` from a `#[target_feature]` kernel.
 macro_rules! entry {
@@ -72,6 +78,9 @@ macro_rules! many {
         }
     };
 }
+
+// By path, for the AVX-512 tables (`avx512`), whose module is declared above the macros.
+use {entry, many};
 
 entry!(f32_f32, avx2_float::vec_dot_f32);
 entry!(f16_f16, avx2_float::vec_dot_f16);
