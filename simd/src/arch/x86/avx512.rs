@@ -21,8 +21,8 @@
 //! `maddubs` pair sum near 2^15 or a `madd` near 2^31), so the two instantiations of a
 //! kernel return identical results.
 //!
-//! The kernels of every type but TQ1_0 / TQ2_0 are generic over the number of activation
-//! rows `N` ≤ 4 (`vec_dot_n_*`), with the single-row `vec_dot` as the `N = 1` instance:
+//! The kernels of every type are generic over the number of activation rows `N` ≤ 4
+//! (`vec_dot_n_*`), with the single-row `vec_dot` as the `N = 1` instance:
 //! a weight block is decoded once per `N` rows, and a batch is bit-identical to the same
 //! rows one at a time (the `VecDotManyFn` contract). Installing an AVX-512 `vec_dot`
 //! drops the AVX2 fused kernel of that type (`set_vec_dot`), so these fused kernels
@@ -212,8 +212,10 @@ macro_rules! level_tables {
             many!(iq1_s_many, iq::vec_dot_n_iq1_s);
             many!(iq1_m_many, iq::vec_dot_n_iq1_m);
             many!(iq2_xxs_many, iq::vec_dot_n_iq2_xxs);
+            many!(tq2_0_many, ternary::vec_dot_n_tq2_0);
+            many!(tq1_0_many, ternary::vec_dot_n_tq1_0);
 
-            pub(super) const MANY: [(GgmlType, VecDotManyFn); 11] = [
+            pub(super) const MANY: [(GgmlType, VecDotManyFn); 13] = [
                 (GgmlType::Q8_0, q8_0_many),
                 (GgmlType::Q4_0, q4_0_many),
                 (GgmlType::Q4_1, q4_1_many),
@@ -225,6 +227,8 @@ macro_rules! level_tables {
                 (GgmlType::IQ1_S, iq1_s_many),
                 (GgmlType::IQ1_M, iq1_m_many),
                 (GgmlType::IQ2_XXS, iq2_xxs_many),
+                (GgmlType::TQ2_0, tq2_0_many),
+                (GgmlType::TQ1_0, tq1_0_many),
             ];
         }
     };

@@ -5,9 +5,9 @@
 //! `vec_dot`s, the fused multi-row `vec_dot_n_*` kernels (IQ1_S, IQ1_M, IQ2_XXS, Q4_K,
 //! Q5_K, Q6_K: generic over the number of activation rows `N` ≤ 4, next to their
 //! single-row kernels, made safe and split into groups of 4 by `many!`) and the Q8_K
-//! activation quantizer (`avx2_quant`). The AVX-512 kernels (`avx512_*`, 13 types, fused
-//! for all but TQ1_0 / TQ2_0) are installed over them by `avx512`, with the same `entry!`
-//! and `many!` wrappers. The kernels are
+//! activation quantizer (`avx2_quant`). The AVX-512 kernels (`avx512_*`, 13 types, all
+//! fused) are installed over them by `avx512`, with the same `entry!` and `many!`
+//! wrappers. The kernels are
 //! safe `#[target_feature]` functions; the only `unsafe` in them are unaligned loads from
 //! block fields whose length the types prove, and the calls from the safe table entries,
 //! whose soundness rests on `Kernels::new` having checked the CPU (see `arch`).
