@@ -44,7 +44,8 @@ pub type VecDotManyFn = fn(w: &[u8], acts: &[&[u8]], out: &mut [f32]);
 
 /// How many activation rows a fused [`VecDotManyFn`] multiplies per pass over the
 /// weight row: its per-row accumulators (two 256-bit registers each on AVX2) and the
-/// decoded weight block must fit the 16 vector registers.
+/// decoded weight block must fit the 16 vector registers (NEON has 32 of 128 bits and
+/// uses the same width).
 pub const DOT_N_WIDTH: usize = 4;
 
 /// The multi-vector dot of one type: its fused kernel where the table's level has one,
@@ -232,7 +233,7 @@ pub(crate) fn set_quantize(table: &mut [TypeKernels], ty: GgmlType, f: QuantizeF
 }
 
 /// Installs the fused multi-vector dot of `ty` (after its `vec_dot` of the same level).
-#[allow(dead_code)] // used by the x86-64 arch module
+#[allow(dead_code)] // used by the arch modules on x86-64 / aarch64
 pub(crate) fn set_vec_dot_many(table: &mut [TypeKernels], ty: GgmlType, f: VecDotManyFn) {
     debug_assert!(table[ty.slot()].vec_dot.is_some());
     table[ty.slot()].vec_dot_many = Some(f);

@@ -13,10 +13,11 @@
 //! IQ2_XXS kernels (where a per-block horizontal sum cost 15%), they accumulate in
 //! vector floats and differ only by summation order.
 //!
-//! The fused multi-row kernels (`vec_dot_n_*`, x86 only for now) compute, per activation
-//! row, the same integers in the same lanes and the same float operations in the same
-//! order as the single-row kernel of their level: their results are bit-identical to
-//! it, so a batch (GEMM) equals the same tokens one at a time (GEMV).
+//! The fused multi-row kernels (`vec_dot_n_*`; the `x86` and `aarch64` module docs list
+//! their types) compute, per activation row, the same integers in the same lanes and
+//! the same float operations in the same order as the single-row kernel of their level
+//! (which is their one-row instance): their results are bit-identical to it, so a batch
+//! (GEMM) equals the same tokens one at a time (GEMV).
 //!
 //! Depends on: [`crate::blocks`], [`crate::tables`], [`crate::kernels`].
 

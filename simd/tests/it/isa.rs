@@ -373,6 +373,12 @@ fn vec_dot_n_matches_vec_dot_for_1_to_9_rows_at_every_isa() {
     let scalar = Kernels::new(Isa::Scalar);
     for isa in Isa::all_supported() {
         let simd = Kernels::new(isa);
+        let fused: Vec<_> = WEIGHTS
+            .iter()
+            .filter(|(ty, _)| simd.vec_dot_n(*ty).unwrap().is_fused())
+            .map(|(ty, _)| ty.name())
+            .collect();
+        eprintln!("{}: fused vec_dot_n checked for {fused:?}", isa.name());
         for (ty, offsets) in WEIGHTS {
             let act = ty.vec_dot_type().unwrap();
             let one = simd.vec_dot(ty).unwrap();
@@ -429,9 +435,10 @@ fn vec_dot_n_matches_vec_dot_for_1_to_9_rows_at_every_isa() {
     }
 }
 
-/// The fused kernels exist where they were written: AVX2, and AVX-512 (its own, and the
+/// The fused kernels exist where they were written: AVX2, AVX-512 (its own, and the
 /// AVX2 ones of the types it has no `vec_dot` of its own for: it drops the AVX2 fused
-/// kernel where it does); nowhere else.
+/// kernel where it does), and both NEON levels (the AVX2 set and the small-model types
+/// Q8_0, Q4_0, Q4_1); nowhere else.
 #[test]
 fn fused_vec_dot_n_kernels_are_installed_where_written() {
     let fused_avx2 = [
@@ -441,6 +448,17 @@ fn fused_vec_dot_n_kernels_are_installed_where_written() {
         GgmlType::Q4_K,
         GgmlType::Q5_K,
         GgmlType::Q6_K,
+    ];
+    let fused_neon = [
+        GgmlType::IQ1_S,
+        GgmlType::IQ1_M,
+        GgmlType::IQ2_XXS,
+        GgmlType::Q4_K,
+        GgmlType::Q5_K,
+        GgmlType::Q6_K,
+        GgmlType::Q8_0,
+        GgmlType::Q4_0,
+        GgmlType::Q4_1,
     ];
     // Every AVX-512 kernel has its fused version.
     let own_avx512 = [
@@ -468,6 +486,7 @@ fn fused_vec_dot_n_kernels_are_installed_where_written() {
             let want = match isa {
                 Isa::Avx2 => fused_avx2.contains(&t),
                 Isa::Avx512 { .. } => own_avx512.contains(&t) || fused_avx2.contains(&t),
+                Isa::Neon { .. } => fused_neon.contains(&t),
                 _ => false,
             };
             assert_eq!(many.is_fused(), want, "{} {t:?}", isa.name());

@@ -16,11 +16,19 @@
 //! ```
 //! Q2_K repeats the reference float expression per block (bit-identical); the others
 //! accumulate in 4 float lanes (summation order differs).
+//!
+//! Q8_0, Q4_0, Q4_1, Q4_K, Q5_K and Q6_K have fused kernels for `N` ≤ 4 activation rows
+//! (`vec_dot_n_*`, see the parent module): the unpacked signed codes, scales and mins of
+//! a block are made once, and per row and 16 elements there remain one load and one
+//! `$dot` (and for the K-quants a multiply-add by the scale of each 16 or 32 elements);
+//! each row keeps its own i32 block sum, 4 float lanes and min sum. The single-row kernels are their `N = 1`
+//! instances. Their f16 scales are widened by FCVT ([`f16_fcvt`]): per 32 elements
+//! and row the software widening was as many instructions as the dot itself.
 
 macro_rules! legacy_kquants {
     ($feat:literal, $dot:ident) => {
         use crate::blocks::iq4::{BlockIQ4NL, BlockIQ4XS};
-        use crate::blocks::kquants::{k4_min_sum, q2k_min_sum, q3k_scales, scales_mins_k4};
+        use crate::blocks::kquants::{q2k_min_sum, q3k_scales, scales_mins_k4};
         use crate::blocks::kquants::{BlockQ2K, BlockQ3K, BlockQ4K, BlockQ5K, BlockQ6K};
         use crate::blocks::legacy::{BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ5_1};
         use crate::blocks::q8::{BlockQ8K, BlockQ8_0, BlockQ8_1};
@@ -55,54 +63,105 @@ macro_rules! legacy_kquants {
             vmlaq_n_s32(acc, $dot(vdupq_n_s32(0), a, b), scale)
         }
 
-        /// Q8_0 × Q8_0.
+        /// Adds `(dx·dy)·Σ q·y` of one 32-element block with signed codes `(q0, q1)` to
+        /// the 4 float lanes `acc[v]` of each row `v`, where `dy = d(y[v])` and the row's
+        /// quants are `qs(y[v])`.
+        #[inline]
         #[target_feature(enable = $feat)]
-        pub(super) fn vec_dot_q8_0(w: &[u8], a: &[u8]) -> f32 {
-            let mut acc = vdupq_n_f32(0.0);
-            for (x, y) in as_blocks::<BlockQ8_0>(w)
-                .iter()
-                .zip(as_blocks::<BlockQ8_0>(a))
-            {
-                let s = $dot(vdupq_n_s32(0), ld_i8(&x.qs), ld_i8(&y.qs));
-                let s = $dot(s, ld_i8(&x.qs[16..]), ld_i8(&y.qs[16..]));
-                acc = vfmaq_n_f32(acc, vcvtq_f32_s32(s), x.d() * y.d());
+        fn block32_n<Y: Block, const N: usize>(
+            (q0, q1): (int8x16_t, int8x16_t),
+            dx: f32,
+            y: [&Y; N],
+            qs: impl Fn(&Y) -> &[i8; 32],
+            d: impl Fn(&Y) -> f32,
+            acc: &mut [float32x4_t; N],
+        ) {
+            for v in 0..N {
+                let yq = qs(y[v]);
+                let s = $dot(vdupq_n_s32(0), q0, ld_i8(yq));
+                let s = $dot(s, q1, ld_i8(&yq[16..]));
+                acc[v] = vfmaq_n_f32(acc[v], vcvtq_f32_s32(s), dx * d(y[v]));
             }
-            vaddvq_f32(acc)
         }
 
-        /// Q4_0 × Q8_0.
+        one_row!($feat, /// Q8_0 × Q8_0: the one-row instance of `vec_dot_n_q8_0`.
+            vec_dot_q8_0 = vec_dot_n_q8_0);
+
+        /// Q8_0 × `N` Q8_0 rows (the weight quants loaded once).
+        #[inline]
         #[target_feature(enable = $feat)]
-        pub(super) fn vec_dot_q4_0(w: &[u8], a: &[u8]) -> f32 {
-            let mut acc = vdupq_n_f32(0.0);
+        pub(super) fn vec_dot_n_q8_0<const N: usize>(
+            w: &[u8],
+            a: &[&[u8]; N],
+            out: &mut [f32; N],
+        ) {
+            let (xs, ys) = common_blocks::<BlockQ8_0, BlockQ8_0, N>(w, a);
+            let mut acc = [vdupq_n_f32(0.0); N];
+            for i in 0..xs.len() {
+                let x = &xs[i];
+                let q = (ld_i8(&x.qs), ld_i8(&x.qs[16..]));
+                let y = ys.map(|y| &y[i]);
+                block32_n(q, f16_fcvt(x.d), y, |y| &y.qs, |y| f16_fcvt(y.d), &mut acc);
+            }
+            for v in 0..N {
+                out[v] = vaddvq_f32(acc[v]);
+            }
+        }
+
+        one_row!($feat, /// Q4_0 × Q8_0: the one-row instance of `vec_dot_n_q4_0`.
+            vec_dot_q4_0 = vec_dot_n_q4_0);
+
+        /// Q4_0 × `N` Q8_0 rows (nibbles unpacked to q − 8 once).
+        #[inline]
+        #[target_feature(enable = $feat)]
+        pub(super) fn vec_dot_n_q4_0<const N: usize>(
+            w: &[u8],
+            a: &[&[u8]; N],
+            out: &mut [f32; N],
+        ) {
+            let (xs, ys) = common_blocks::<BlockQ4_0, BlockQ8_0, N>(w, a);
+            let mut acc = [vdupq_n_f32(0.0); N];
             let eight = vdupq_n_s8(8);
-            for (x, y) in as_blocks::<BlockQ4_0>(w)
-                .iter()
-                .zip(as_blocks::<BlockQ8_0>(a))
-            {
+            for i in 0..xs.len() {
+                let x = &xs[i];
                 let (lo, hi) = nibbles(ld_u8(&x.qs));
-                let s = $dot(vdupq_n_s32(0), vsubq_s8(s8(lo), eight), ld_i8(&y.qs));
-                let s = $dot(s, vsubq_s8(s8(hi), eight), ld_i8(&y.qs[16..]));
-                acc = vfmaq_n_f32(acc, vcvtq_f32_s32(s), f16_to_f32(x.d) * y.d());
+                let q = (vsubq_s8(s8(lo), eight), vsubq_s8(s8(hi), eight));
+                let y = ys.map(|y| &y[i]);
+                block32_n(q, f16_fcvt(x.d), y, |y| &y.qs, |y| f16_fcvt(y.d), &mut acc);
             }
-            vaddvq_f32(acc)
+            for v in 0..N {
+                out[v] = vaddvq_f32(acc[v]);
+            }
         }
 
-        /// Q4_1 × Q8_1.
+        one_row!($feat, /// Q4_1 × Q8_1: the one-row instance of `vec_dot_n_q4_1`.
+            vec_dot_q4_1 = vec_dot_n_q4_1);
+
+        /// Q4_1 × `N` Q8_1 rows (nibbles unpacked once).
+        #[inline]
         #[target_feature(enable = $feat)]
-        pub(super) fn vec_dot_q4_1(w: &[u8], a: &[u8]) -> f32 {
-            let mut acc = vdupq_n_f32(0.0);
-            let mut mins = 0.0f32;
-            for (x, y) in as_blocks::<BlockQ4_1>(w)
-                .iter()
-                .zip(as_blocks::<BlockQ8_1>(a))
-            {
+        pub(super) fn vec_dot_n_q4_1<const N: usize>(
+            w: &[u8],
+            a: &[&[u8]; N],
+            out: &mut [f32; N],
+        ) {
+            let (xs, ys) = common_blocks::<BlockQ4_1, BlockQ8_1, N>(w, a);
+            let mut acc = [vdupq_n_f32(0.0); N];
+            let mut mins = [0.0f32; N];
+            for i in 0..xs.len() {
+                let x = &xs[i];
                 let (lo, hi) = nibbles(ld_u8(&x.qs));
-                let s = $dot(vdupq_n_s32(0), s8(lo), ld_i8(&y.qs));
-                let s = $dot(s, s8(hi), ld_i8(&y.qs[16..]));
-                acc = vfmaq_n_f32(acc, vcvtq_f32_s32(s), f16_to_f32(x.d) * y.d());
-                mins += f16_to_f32(x.m) * y.s();
+                let y = ys.map(|y| &y[i]);
+                let q = (s8(lo), s8(hi));
+                block32_n(q, f16_fcvt(x.d), y, |y| &y.qs, |y| f16_fcvt(y.d), &mut acc);
+                let m = f16_fcvt(x.m);
+                for v in 0..N {
+                    mins[v] += m * f16_fcvt(y[v].s);
+                }
             }
-            vaddvq_f32(acc) + mins
+            for v in 0..N {
+                out[v] = vaddvq_f32(acc[v]) + mins[v];
+            }
         }
 
         /// Q2_K × Q8_K (bit-identical to the scalar reference).
@@ -165,82 +224,132 @@ macro_rules! legacy_kquants {
             vaddvq_f32(acc)
         }
 
-        /// Shared Q4_K / Q5_K body: `high(c, t)` gives the 5th-bit bytes (16 or 0) of the
-        /// (low, high) nibble registers of chunk c, half t.
+        /// Shared Q4_K / Q5_K body for `N` rows: `high(c, t)` gives the 5th-bit bytes (16
+        /// or 0) of the (low, high) nibble registers of chunk c, half t. Adds the block's
+        /// `(d·dy)·I` to the 4 lanes of `acc[v]` and its `(dmin·dy)·M` to `mins[v]`.
+        /// Both 16-byte halves of a 32-element sub-block go into one `$dot` sum before
+        /// its scale multiplies it, and `M` comes from [`bsum_pairs_dot`]: the same
+        /// integers in the same lanes as scaling each half and summing `k4_min_sum`.
         #[inline]
         #[target_feature(enable = $feat)]
-        fn dot_k4_like(
+        #[allow(clippy::too_many_arguments)] // the block's fields and the two accumulators
+        fn dot_n_k4_like<const N: usize>(
+            (d, dmin): ([u8; 2], [u8; 2]),
             qs: &[u8; 128],
             scales: &[u8; 12],
-            y: &BlockQ8K,
+            y: [&BlockQ8K; N],
+            acc: &mut [float32x4_t; N],
+            mins: &mut [f32; N],
             high: impl Fn(usize, usize) -> (uint8x16_t, uint8x16_t),
-        ) -> (int32x4_t, i32) {
+        ) {
             let sm = scales_mins_k4(scales);
-            let mut sumi = vdupq_n_s32(0);
+            // The mins are 0..63: as i8 they keep their value.
+            let m = widen8(core::array::from_fn(|j| sm[j].1 as i8));
+            let mut sumi = [vdupq_n_s32(0); N];
             for c in 0..4 {
-                for t in 0..2 {
+                let (slo, shi) = (sm[2 * c].0 as i32, sm[2 * c + 1].0 as i32);
+                // [low nibbles, high nibbles] of halves t = 0, 1 (elements 64c + 16t..,
+                // 64c + 32 + 16t..).
+                let q: [[int8x16_t; 2]; 2] = core::array::from_fn(|t| {
                     let (lo, hi) = nibbles(ld_u8(&qs[32 * c + 16 * t..]));
                     let (hl, hh) = high(c, t);
-                    let e = 64 * c + 16 * t;
-                    let lo = s8(vorrq_u8(lo, hl));
-                    let hi = s8(vorrq_u8(hi, hh));
-                    sumi = scaled(sumi, lo, ld_i8(&y.qs[e..]), sm[2 * c].0 as i32);
-                    sumi = scaled(sumi, hi, ld_i8(&y.qs[e + 32..]), sm[2 * c + 1].0 as i32);
+                    [s8(vorrq_u8(lo, hl)), s8(vorrq_u8(hi, hh))]
+                });
+                let e = 64 * c;
+                for v in 0..N {
+                    let yq = &y[v].qs;
+                    let pl = $dot(vdupq_n_s32(0), q[0][0], ld_i8(&yq[e..]));
+                    let pl = $dot(pl, q[1][0], ld_i8(&yq[e + 16..]));
+                    let ph = $dot(vdupq_n_s32(0), q[0][1], ld_i8(&yq[e + 32..]));
+                    let ph = $dot(ph, q[1][1], ld_i8(&yq[e + 48..]));
+                    sumi[v] = vmlaq_n_s32(vmlaq_n_s32(sumi[v], pl, slo), ph, shi);
                 }
             }
-            let m = k4_min_sum(&sm, y);
-            (sumi, m)
-        }
-
-        /// Q4_K × Q8_K.
-        #[target_feature(enable = $feat)]
-        pub(super) fn vec_dot_q4_k(w: &[u8], a: &[u8]) -> f32 {
-            let mut acc = vdupq_n_f32(0.0);
-            let mut mins = 0.0f32;
-            for (x, y) in as_blocks::<BlockQ4K>(w)
-                .iter()
-                .zip(as_blocks::<BlockQ8K>(a))
-            {
-                let zero = vdupq_n_u8(0);
-                let (sumi, m) = dot_k4_like(&x.qs, &x.scales, y, |_, _| (zero, zero));
-                acc = vfmaq_n_f32(acc, vcvtq_f32_s32(sumi), f16_to_f32(x.d) * y.d());
-                mins += f16_to_f32(x.dmin) * y.d() * m as f32;
+            let (dx, mx) = (f16_to_f32(d), f16_to_f32(dmin));
+            for v in 0..N {
+                let dy = y[v].d();
+                acc[v] = vfmaq_n_f32(acc[v], vcvtq_f32_s32(sumi[v]), dx * dy);
+                mins[v] += mx * dy * bsum_pairs_dot(&y[v].bsums, m) as f32;
             }
-            vaddvq_f32(acc) - mins
         }
 
-        /// Q5_K × Q8_K.
+        one_row!($feat, /// Q4_K × Q8_K: the one-row instance of `vec_dot_n_q4_k`.
+            vec_dot_q4_k = vec_dot_n_q4_k);
+
+        /// Q4_K × `N` Q8_K rows.
+        #[inline]
         #[target_feature(enable = $feat)]
-        pub(super) fn vec_dot_q5_k(w: &[u8], a: &[u8]) -> f32 {
-            let mut acc = vdupq_n_f32(0.0);
-            let mut mins = 0.0f32;
-            for (x, y) in as_blocks::<BlockQ5K>(w)
-                .iter()
-                .zip(as_blocks::<BlockQ8K>(a))
-            {
+        pub(super) fn vec_dot_n_q4_k<const N: usize>(
+            w: &[u8],
+            a: &[&[u8]; N],
+            out: &mut [f32; N],
+        ) {
+            let (xs, ys) = common_blocks::<BlockQ4K, BlockQ8K, N>(w, a);
+            let mut acc = [vdupq_n_f32(0.0); N];
+            let mut mins = [0.0f32; N];
+            let zero = vdupq_n_u8(0);
+            for i in 0..xs.len() {
+                let x = &xs[i];
+                let y = ys.map(|y| &y[i]);
+                let (acc, mins) = (&mut acc, &mut mins);
+                dot_n_k4_like((x.d, x.dmin), &x.qs, &x.scales, y, acc, mins, |_, _| {
+                    (zero, zero)
+                });
+            }
+            for v in 0..N {
+                out[v] = vaddvq_f32(acc[v]) - mins[v];
+            }
+        }
+
+        one_row!($feat, /// Q5_K × Q8_K: the one-row instance of `vec_dot_n_q5_k`.
+            vec_dot_q5_k = vec_dot_n_q5_k);
+
+        /// Q5_K × `N` Q8_K rows.
+        #[inline]
+        #[target_feature(enable = $feat)]
+        pub(super) fn vec_dot_n_q5_k<const N: usize>(
+            w: &[u8],
+            a: &[&[u8]; N],
+            out: &mut [f32; N],
+        ) {
+            let (xs, ys) = common_blocks::<BlockQ5K, BlockQ8K, N>(w, a);
+            let mut acc = [vdupq_n_f32(0.0); N];
+            let mut mins = [0.0f32; N];
+            for i in 0..xs.len() {
+                let x = &xs[i];
+                let y = ys.map(|y| &y[i]);
                 let qh = [ld_u8(&x.qh), ld_u8(&x.qh[16..])];
-                let (sumi, m) = dot_k4_like(&x.qs, &x.scales, y, |c, t| {
+                let (acc, mins) = (&mut acc, &mut mins);
+                dot_n_k4_like((x.d, x.dmin), &x.qs, &x.scales, y, acc, mins, |c, t| {
                     (
                         bit_to(qh[t], 2 * c as u32, 16),
                         bit_to(qh[t], 2 * c as u32 + 1, 16),
                     )
                 });
-                acc = vfmaq_n_f32(acc, vcvtq_f32_s32(sumi), f16_to_f32(x.d) * y.d());
-                mins += f16_to_f32(x.dmin) * y.d() * m as f32;
             }
-            vaddvq_f32(acc) - mins
+            for v in 0..N {
+                out[v] = vaddvq_f32(acc[v]) - mins[v];
+            }
         }
 
-        /// Q6_K × Q8_K.
+        one_row!($feat, /// Q6_K × Q8_K: the one-row instance of `vec_dot_n_q6_k`.
+            vec_dot_q6_k = vec_dot_n_q6_k);
+
+        /// Q6_K × `N` Q8_K rows (codes unpacked to q − 32 once per block).
+        #[inline]
         #[target_feature(enable = $feat)]
-        pub(super) fn vec_dot_q6_k(w: &[u8], a: &[u8]) -> f32 {
-            let mut acc = vdupq_n_f32(0.0);
+        pub(super) fn vec_dot_n_q6_k<const N: usize>(
+            w: &[u8],
+            a: &[&[u8]; N],
+            out: &mut [f32; N],
+        ) {
+            let (xs, ys) = common_blocks::<BlockQ6K, BlockQ8K, N>(w, a);
+            let mut acc = [vdupq_n_f32(0.0); N];
             let m4 = vdupq_n_u8(0x0F);
-            for (x, y) in as_blocks::<BlockQ6K>(w)
-                .iter()
-                .zip(as_blocks::<BlockQ8K>(a))
-            {
-                let mut sumi = vdupq_n_s32(0);
+            for i in 0..xs.len() {
+                let x = &xs[i];
+                let y = ys.map(|y| &y[i]);
+                let mut sumi = [vdupq_n_s32(0); N];
                 for h in 0..2 {
                     for t in 0..2 {
                         let ql0 = ld_u8(&x.ql[64 * h + 16 * t..]);
@@ -259,15 +368,23 @@ macro_rules! legacy_kquants {
                             vorrq_u8(vshrq_n_u8::<4>(ql1), shr_mask(qh, 2, 0x30)),
                         ];
                         for (k, &qk) in q.iter().enumerate() {
-                            let v = vsubq_s8(s8(qk), vdupq_n_s8(32));
+                            let q = vsubq_s8(s8(qk), vdupq_n_s8(32));
                             let e = 128 * h + 32 * k + 16 * t;
-                            sumi = scaled(sumi, v, ld_i8(&y.qs[e..]), x.scales[e / 16] as i32);
+                            let sc = x.scales[e / 16] as i32;
+                            for v in 0..N {
+                                sumi[v] = scaled(sumi[v], q, ld_i8(&y[v].qs[e..]), sc);
+                            }
                         }
                     }
                 }
-                acc = vfmaq_n_f32(acc, vcvtq_f32_s32(sumi), f16_to_f32(x.d) * y.d());
+                let dx = f16_to_f32(x.d);
+                for v in 0..N {
+                    acc[v] = vfmaq_n_f32(acc[v], vcvtq_f32_s32(sumi[v]), dx * y[v].d());
+                }
             }
-            vaddvq_f32(acc)
+            for v in 0..N {
+                out[v] = vaddvq_f32(acc[v]);
+            }
         }
         /// 16 bytes holding `value` where bit `first + i` of `qh` is set (i = 0..16).
         #[inline]

@@ -9,13 +9,25 @@
 //! signed int8 multiply, so unlike x86 the weights are unpacked to signed values
 //! (q − 8, q − 32, grid·sign, t − 1) and no bsums corrections are needed.
 //!
-//! SDOT is reached through inline assembly because `vdotq_s32` is not stable in Rust.
+//! Fused multi-row kernels (`vec_dot_n_*`: IQ1_S, IQ1_M, IQ2_XXS, Q4_K, Q5_K, Q6_K,
+//! Q8_0, Q4_0, Q4_1) are generic over the number of activation rows `N` ≤ 4: each weight
+//! block is decoded once (nibbles, grid lookups, signs, scales) and multiplied with the
+//! `N` rows while it is in registers, each row with its own accumulators. The
+//! single-row `vec_dot` of these types is the `N = 1` instance, so a batch (GEMM) is
+//! bit-identical to the same rows one at a time (GEMV) at each instantiation; `many!`
+//! makes them safe and splits longer lists into groups of 4.
+//!
+//! SDOT is reached through inline assembly because `vdotq_s32` is not stable in Rust,
+//! and so is FCVT (half → single, [`f16_fcvt`]) because the f16 vector types are not.
 //! The only other `unsafe` is loads from block fields whose length the types prove and
 //! the calls from the safe table entries (see `arch`).
 
 use core::arch::aarch64::*;
 
-use crate::kernels::{set_vec_dot, TypeKernels, VecDotFn};
+use crate::blocks::{as_blocks, Block};
+use crate::kernels::{
+    set_vec_dot, set_vec_dot_many, TypeKernels, VecDotFn, VecDotManyFn, DOT_N_WIDTH,
+};
 use crate::types::GgmlType;
 
 mod float;
@@ -57,6 +69,51 @@ fn rows2(r0: u64, r1: u64) -> int8x16_t {
     vcombine_s8(vcreate_s8(r0), vcreate_s8(r1))
 }
 
+/// `Σ_j w_j·(b_2j + b_2j+1)` over the 16 i16 group sums `bsums` of a Q8_K block and 8
+/// weights `w` (as i32, j < 4 in `w.0`): the min terms of Q4_K / Q5_K and the delta
+/// terms of IQ1_S, exact (pair sums widened to i32 before the products), in two loads
+/// and five instructions per activation row instead of 16 scalar multiply-adds.
+#[inline]
+#[target_feature(enable = "neon")]
+fn bsum_pairs_dot(bsums: &[u8; 32], w: (int32x4_t, int32x4_t)) -> i32 {
+    let lo = vpaddlq_s16(vreinterpretq_s16_u8(ld_u8(bsums)));
+    let hi = vpaddlq_s16(vreinterpretq_s16_u8(ld_u8(&bsums[16..])));
+    vaddvq_s32(vmlaq_s32(vmulq_s32(lo, w.0), hi, w.1))
+}
+
+/// 8 signed bytes widened to i32, as the `w` of [`bsum_pairs_dot`].
+#[inline]
+#[target_feature(enable = "neon")]
+fn widen8(w: [i8; 8]) -> (int32x4_t, int32x4_t) {
+    let w = vmovl_s8(vcreate_s8(u64::from_le_bytes(w.map(|b| b as u8))));
+    (vmovl_s16(vget_low_s16(w)), vmovl_high_s16(w))
+}
+
+/// A little-endian IEEE half widened by FCVT: 3 instructions (load, move, convert)
+/// where the branch-free software widening [`crate::blocks::f16_to_f32`] takes about
+/// 11, which for the 32-element formats (Q8_0, Q4_0, Q4_1) was half of the work per
+/// block and activation row. Exact, and equal to the software result for every half
+/// but a signaling NaN (which comes back quieted): conversions ignore FPCR.FZ16, a
+/// half is never subnormal as an f32 (so FZ cannot flush it), and FPCR.AHP (the
+/// non-IEEE half format) is 0 as Linux starts every thread.
+#[inline]
+#[target_feature(enable = "neon")]
+fn f16_fcvt(bits: [u8; 2]) -> f32 {
+    let h = i16::from_le_bytes(bits);
+    let f: f32;
+    // SAFETY: FCVT reads one FP register and writes another (no memory, no stack, no
+    // flags); the FP unit is architectural on aarch64.
+    unsafe {
+        core::arch::asm!(
+            "fcvt {f:s}, {h:h}",
+            f = lateout(vreg) f,
+            h = in(vreg) h,
+            options(pure, nomem, nostack, preserves_flags)
+        );
+    }
+    f
+}
+
 /// `acc + Σ a·b` without the dot-product extension (widening multiply, pairwise add).
 #[inline]
 #[target_feature(enable = "neon")]
@@ -85,6 +142,33 @@ fn dot_sdot(acc: int32x4_t, a: int8x16_t, b: int8x16_t) -> int32x4_t {
     acc
 }
 
+/// The weight blocks of `w` and the activation blocks of each row of `a`, all cut to
+/// the number of whole blocks every one of them holds (what `zip` gives one row).
+#[inline]
+fn common_blocks<'a, X: Block, Y: Block, const N: usize>(
+    w: &'a [u8],
+    a: &[&'a [u8]; N],
+) -> (&'a [X], [&'a [Y]; N]) {
+    let xs = as_blocks::<X>(w);
+    let ys = a.map(as_blocks::<Y>);
+    let nb = ys.iter().fold(xs.len(), |m, y| m.min(y.len()));
+    (&xs[..nb], ys.map(|y| &y[..nb]))
+}
+
+/// A single-row kernel `$name` as the one-row instance of the fused kernel `$many`
+/// (inside a kernel macro, with its target features `$feat`).
+macro_rules! one_row {
+    ($feat:literal, $(#[$doc:meta])* $name:ident = $many:ident) => {
+        $(#[$doc])*
+        #[target_feature(enable = $feat)]
+        pub(super) fn $name(w: &[u8], a: &[u8]) -> f32 {
+            let mut out = [0.0];
+            $many::<1>(w, &[a], &mut out);
+            out[0]
+        }
+    };
+}
+
 mod plain {
     use super::*;
     legacy_kquants!("neon", dot_mull);
@@ -110,11 +194,48 @@ macro_rules! entry {
     };
 }
 
-/// Declares the safe entries of kernel module `$m` in module `$entries` and the table
-/// `$table` of them.
+/// A safe `VecDotManyFn` calling kernel `$name` of module `$m`, generic over the number
+/// of activation rows `N` (1..=`DOT_N_WIDTH`): `acts` is taken in groups of
+/// `DOT_N_WIDTH`, the last group by the instance of its size.
+macro_rules! many {
+    ($m:ident, $name:ident) => {
+        pub(super) fn $name(w: &[u8], acts: &[&[u8]], out: &mut [f32]) {
+            const _: () = assert!(super::DOT_N_WIDTH == 4);
+            let n = acts.len().min(out.len());
+            for (a, o) in acts[..n]
+                .chunks(super::DOT_N_WIDTH)
+                .zip(out.chunks_mut(super::DOT_N_WIDTH))
+            {
+                // `chunks` of equal lengths 1..=DOT_N_WIDTH: the conversions cannot fail.
+                // SAFETY: as in `entry!`: only stored in a table whose level this CPU and
+                // OS support.
+                unsafe {
+                    match a.len() {
+                        4 => super::$m::$name::<4>(w, a.try_into().unwrap(), o.try_into().unwrap()),
+                        3 => super::$m::$name::<3>(w, a.try_into().unwrap(), o.try_into().unwrap()),
+                        2 => super::$m::$name::<2>(w, a.try_into().unwrap(), o.try_into().unwrap()),
+                        _ => super::$m::$name::<1>(w, a.try_into().unwrap(), o.try_into().unwrap()),
+                    }
+                }
+            }
+        }
+    };
+}
+
+/// Declares the safe entries of kernel module `$m` in module `$entries`, the table
+/// `$table` of its single-row kernels and the table `$many` of its fused ones.
 macro_rules! entries {
-    ($table:ident, $entries:ident, $m:ident) => {
+    ($table:ident, $many:ident, $entries:ident, $m:ident) => {
         mod $entries {
+            many!($m, vec_dot_n_q8_0);
+            many!($m, vec_dot_n_q4_0);
+            many!($m, vec_dot_n_q4_1);
+            many!($m, vec_dot_n_q4_k);
+            many!($m, vec_dot_n_q5_k);
+            many!($m, vec_dot_n_q6_k);
+            many!($m, vec_dot_n_iq1_s);
+            many!($m, vec_dot_n_iq1_m);
+            many!($m, vec_dot_n_iq2_xxs);
             entry!($m, vec_dot_q8_0);
             entry!($m, vec_dot_q4_0);
             entry!($m, vec_dot_q4_1);
@@ -160,11 +281,23 @@ macro_rules! entries {
             (GgmlType::IQ3_XXS, $entries::vec_dot_iq3_xxs),
             (GgmlType::IQ3_S, $entries::vec_dot_iq3_s),
         ];
+        /// The fused kernels (each after its single-row kernel in the other table).
+        const $many: [(GgmlType, VecDotManyFn); 9] = [
+            (GgmlType::Q8_0, $entries::vec_dot_n_q8_0),
+            (GgmlType::Q4_0, $entries::vec_dot_n_q4_0),
+            (GgmlType::Q4_1, $entries::vec_dot_n_q4_1),
+            (GgmlType::Q4_K, $entries::vec_dot_n_q4_k),
+            (GgmlType::Q5_K, $entries::vec_dot_n_q5_k),
+            (GgmlType::Q6_K, $entries::vec_dot_n_q6_k),
+            (GgmlType::IQ1_S, $entries::vec_dot_n_iq1_s),
+            (GgmlType::IQ1_M, $entries::vec_dot_n_iq1_m),
+            (GgmlType::IQ2_XXS, $entries::vec_dot_n_iq2_xxs),
+        ];
     };
 }
 
-entries!(PLAIN, plain_entries, plain);
-entries!(DOTPROD, dotprod_entries, dotprod);
+entries!(PLAIN, PLAIN_MANY, plain_entries, plain);
+entries!(DOTPROD, DOTPROD_MANY, dotprod_entries, dotprod);
 
 mod float_entries {
     entry!(float, vec_dot_f32);
@@ -179,13 +312,17 @@ const FLOAT: [(GgmlType, VecDotFn); 3] = [
     (GgmlType::BF16, float_entries::vec_dot_bf16),
 ];
 
-/// Installs the NEON kernels (the SDOT versions if `dotprod`). Caller: `arch::install`
-/// on aarch64, with `dotprod` only if the OS reports it.
+/// Installs the NEON kernels (the SDOT versions if `dotprod`), the fused ones after the
+/// single-row ones they must equal. Caller: `arch::install` on aarch64, with `dotprod`
+/// only if the OS reports it.
 pub(super) fn install(table: &mut [TypeKernels], dotprod: bool) {
     for (ty, f) in FLOAT
         .into_iter()
         .chain(if dotprod { DOTPROD } else { PLAIN })
     {
         set_vec_dot(table, ty, f);
+    }
+    for (ty, f) in if dotprod { DOTPROD_MANY } else { PLAIN_MANY } {
+        set_vec_dot_many(table, ty, f);
     }
 }
