@@ -448,6 +448,9 @@ fn fused_vec_dot_n_kernels_are_installed_where_written() {
         GgmlType::Q4_K,
         GgmlType::Q5_K,
         GgmlType::Q6_K,
+        GgmlType::Q8_0,
+        GgmlType::Q4_0,
+        GgmlType::Q4_1,
     ];
     let fused_neon = [
         GgmlType::IQ1_S,

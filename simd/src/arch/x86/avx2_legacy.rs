@@ -32,114 +32,147 @@ pub(super) fn unpack_nibbles(qs: &[u8; 16]) -> __m256i {
     _mm256_set_m128i(hi, lo)
 }
 
-/// `dx · dy` of two f16 scales, both widened by one `vcvtph2ps`.
-#[inline]
-#[target_feature(enable = "avx2,f16c")]
-fn scale_product(dx: [u8; 2], dy: [u8; 2]) -> __m256 {
-    let v = _mm_cvtph_ps(_mm_cvtsi32_si128(i32::from_le_bytes([
-        dx[0], dx[1], dy[0], dy[1],
-    ])));
-    _mm256_broadcastss_ps(_mm_mul_ss(v, _mm_movehdup_ps(v)))
-}
-
-/// Two blocks per iteration into two accumulators: the FMA latency chain is halved and
-/// the scale conversions of one block overlap the integer work of the other.
-macro_rules! two_accumulators {
-    ($xs:expr, $ys:expr, |$x:ident, $y:ident| $block_sum:block) => {{
-        let (xs, ys) = ($xs, $ys);
-        let n = xs.len().min(ys.len());
-        let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
-        let mut i = 0;
-        while i + 2 <= n {
-            let ($x, $y) = (&xs[i], &ys[i]);
-            acc0 = _mm256_fmadd_ps(
-                scale_product($x.d, $y.d),
-                _mm256_cvtepi32_ps($block_sum),
-                acc0,
-            );
-            let ($x, $y) = (&xs[i + 1], &ys[i + 1]);
-            acc1 = _mm256_fmadd_ps(
-                scale_product($x.d, $y.d),
-                _mm256_cvtepi32_ps($block_sum),
-                acc1,
-            );
-            i += 2;
-        }
-        if i < n {
-            let ($x, $y) = (&xs[i], &ys[i]);
-            acc0 = _mm256_fmadd_ps(
-                scale_product($x.d, $y.d),
-                _mm256_cvtepi32_ps($block_sum),
-                acc0,
-            );
-        }
-        hsum_f32(_mm256_add_ps(acc0, acc1))
-    }};
-}
-
-/// Q8_0 × Q8_0.
+/// Q8_0 × Q8_0: the one-row instance of [`vec_dot_n_q8_0`].
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn vec_dot_q8_0(w: &[u8], a: &[u8]) -> f32 {
-    two_accumulators!(
-        as_blocks::<BlockQ8_0>(w),
-        as_blocks::<BlockQ8_0>(a),
-        |x, y| { mul_sum_i8_quads(load256_i8(&x.qs), load256_i8(&y.qs)) }
-    )
+    let mut out = [0.0];
+    vec_dot_n_q8_0::<1>(w, &[a], &mut out);
+    out[0]
 }
 
-/// Q4_0 × Q8_0.
+/// Q4_0 × Q8_0: the one-row instance of [`vec_dot_n_q4_0`].
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn vec_dot_q4_0(w: &[u8], a: &[u8]) -> f32 {
-    two_accumulators!(
-        as_blocks::<BlockQ4_0>(w),
-        as_blocks::<BlockQ8_0>(a),
-        |x, y| {
-            let q = _mm256_sub_epi8(unpack_nibbles(&x.qs), _mm256_set1_epi8(8));
-            mul_sum_i8_quads(q, load256_i8(&y.qs))
-        }
-    )
+    let mut out = [0.0];
+    vec_dot_n_q4_0::<1>(w, &[a], &mut out);
+    out[0]
 }
 
-/// Q4_1 × Q8_1.
+/// Q4_1 × Q8_1: the one-row instance of [`vec_dot_n_q4_1`].
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn vec_dot_q4_1(w: &[u8], a: &[u8]) -> f32 {
+    let mut out = [0.0];
+    vec_dot_n_q4_1::<1>(w, &[a], &mut out);
+    out[0]
+}
+
+// ---- Q8_0, Q4_0, Q4_1 for one or several activation rows ----------------------------
+//
+// Each weight block is decoded once (nibbles unpacked, scale widened) and multiplied
+// with `N` ≤ 4 activation rows while it is in registers. Blocks alternate between two
+// accumulators per row, so even one row has two independent FMA chains (decode streams
+// rows of only 576-1536 elements in small models). The `N = 1` instances are the
+// single-row kernels: a batch is bit-identical to its tokens one at a time.
+
+/// The blocks of `w` and of each row of `a`, cut to the shortest.
+#[inline]
+fn common_blocks<'a, X: crate::blocks::Block, Y: crate::blocks::Block, const N: usize>(
+    w: &'a [u8],
+    a: &[&'a [u8]; N],
+) -> (&'a [X], [&'a [Y]; N]) {
+    let ys = a.map(as_blocks::<Y>);
+    let xs = as_blocks::<X>(w);
+    let nb = ys.iter().fold(xs.len(), |m, y| m.min(y.len()));
+    (&xs[..nb], ys)
+}
+
+/// Calls `step(i, acc)` for every block index `i < nb`, alternating between two
+/// accumulator sets (even blocks, odd blocks) so that one row has two FMA chains too.
+#[inline(always)]
+fn alternate<A>(nb: usize, acc: &mut [A; 2], mut step: impl FnMut(usize, &mut A)) {
+    let [acc0, acc1] = acc;
+    let mut i = 0;
+    while i + 2 <= nb {
+        step(i, acc0);
+        step(i + 1, acc1);
+        i += 2;
+    }
+    if i < nb {
+        step(i, acc0);
+    }
+}
+
+/// `Σ_blocks dx·dy·S(x, y)` for `N` rows, where `codes(x)` gives the weight block's 32
+/// signed codes and `S` is their int8 dot with the activation block (`|x|·sign(y, x)`
+/// idiom, so codes and quants must be in −127..=127).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn dot_n_symmetric<X, const N: usize>(
+    xs: &[X],
+    ys: [&[BlockQ8_0]; N],
+    scale: impl Fn(&X) -> [u8; 2],
+    codes: impl Fn(&X) -> __m256i,
+) -> [f32; N] {
+    let mut acc = [[_mm256_setzero_ps(); N]; 2];
+    alternate(xs.len(), &mut acc, |i, acc| {
+        let x = &xs[i];
+        let q = codes(x);
+        let dx = f16c(scale(x));
+        for v in 0..N {
+            let y = &ys[v][i];
+            let s = mul_sum_i8_quads(q, load256_i8(&y.qs));
+            let d = _mm256_set1_ps(dx * f16c(y.d));
+            acc[v] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), acc[v]);
+        }
+    });
+    core::array::from_fn(|v| hsum_f32(_mm256_add_ps(acc[0][v], acc[1][v])))
+}
+
+/// Q8_0 × `N` Q8_0 rows.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn vec_dot_n_q8_0<const N: usize>(w: &[u8], a: &[&[u8]; N], out: &mut [f32; N]) {
+    let (xs, ys) = common_blocks::<BlockQ8_0, BlockQ8_0, N>(w, a);
+    *out = dot_n_symmetric(xs, ys, |x| x.d, |x| load256_i8(&x.qs));
+}
+
+/// Q4_0 × `N` Q8_0 rows.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn vec_dot_n_q4_0<const N: usize>(w: &[u8], a: &[&[u8]; N], out: &mut [f32; N]) {
+    let (xs, ys) = common_blocks::<BlockQ4_0, BlockQ8_0, N>(w, a);
+    *out = dot_n_symmetric(
+        xs,
+        ys,
+        |x| x.d,
+        |x| _mm256_sub_epi8(unpack_nibbles(&x.qs), _mm256_set1_epi8(8)),
+    );
+}
+
+/// Q4_1 × `N` Q8_1 rows.
 ///
 /// The f16 pairs (d, m) of the weight block and (d, s) of the activation block sit next
 /// to each other, so one `vcvtph2ps` widens each pair and one multiply gives both
 /// `dx·dy` (lane 0) and `mx·sy` (lane 1): no scalar conversions on the critical path.
-/// Two blocks per iteration into two accumulators keep the FMA chain off the critical
-/// path too (decode streams Q4_1 rows of only 576-1536 elements).
+/// The codes are unsigned, so `maddubs(q, y)` needs no sign trick.
+#[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(super) fn vec_dot_q4_1(w: &[u8], a: &[u8]) -> f32 {
-    #[inline]
-    #[target_feature(enable = "avx2,fma,f16c")]
-    fn block(x: &BlockQ4_1, y: &BlockQ8_1, acc: __m256, mins: &mut __m128) -> __m256 {
+pub(super) fn vec_dot_n_q4_1<const N: usize>(w: &[u8], a: &[&[u8]; N], out: &mut [f32; N]) {
+    let (xs, ys) = common_blocks::<BlockQ4_1, BlockQ8_1, N>(w, a);
+    let mut acc = [[_mm256_setzero_ps(); N]; 2];
+    let mut mins = [_mm_setzero_ps(); N];
+    alternate(xs.len(), &mut acc, |i, acc| {
+        let x = &xs[i];
+        let q = unpack_nibbles(&x.qs);
         let xdm = _mm_cvtph_ps(_mm_cvtsi32_si128(i32::from_le_bytes([
             x.d[0], x.d[1], x.m[0], x.m[1],
         ])));
-        let yds = _mm_cvtph_ps(_mm_cvtsi32_si128(i32::from_le_bytes([
-            y.d[0], y.d[1], y.s[0], y.s[1],
-        ])));
-        let prod = _mm_mul_ps(xdm, yds); // [dx·dy, mx·sy, 0, 0]
-        *mins = _mm_add_ps(*mins, prod);
-        let p = _mm256_maddubs_epi16(unpack_nibbles(&x.qs), load256_i8(&y.qs));
-        let s = _mm256_madd_epi16(p, _mm256_set1_epi16(1));
-        _mm256_fmadd_ps(_mm256_broadcastss_ps(prod), _mm256_cvtepi32_ps(s), acc)
+        for v in 0..N {
+            let y = &ys[v][i];
+            let yds = _mm_cvtph_ps(_mm_cvtsi32_si128(i32::from_le_bytes([
+                y.d[0], y.d[1], y.s[0], y.s[1],
+            ])));
+            let prod = _mm_mul_ps(xdm, yds); // [dx·dy, mx·sy, 0, 0]
+            mins[v] = _mm_add_ps(mins[v], prod);
+            let p = _mm256_maddubs_epi16(q, load256_i8(&y.qs));
+            let s = _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+            acc[v] = _mm256_fmadd_ps(_mm256_broadcastss_ps(prod), _mm256_cvtepi32_ps(s), acc[v]);
+        }
+    });
+    for v in 0..N {
+        let m = _mm_cvtss_f32(_mm_movehdup_ps(mins[v]));
+        out[v] = hsum_f32(_mm256_add_ps(acc[0][v], acc[1][v])) + m;
     }
-    let xs = as_blocks::<BlockQ4_1>(w);
-    let ys = as_blocks::<BlockQ8_1>(a);
-    let n = xs.len().min(ys.len());
-    let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
-    let (mut mins0, mut mins1) = (_mm_setzero_ps(), _mm_setzero_ps());
-    let mut i = 0;
-    while i + 2 <= n {
-        acc0 = block(&xs[i], &ys[i], acc0, &mut mins0);
-        acc1 = block(&xs[i + 1], &ys[i + 1], acc1, &mut mins1);
-        i += 2;
-    }
-    if i < n {
-        acc0 = block(&xs[i], &ys[i], acc0, &mut mins0);
-    }
-    let mins = _mm_add_ps(mins0, mins1);
-    hsum_f32(_mm256_add_ps(acc0, acc1)) + _mm_cvtss_f32(_mm_movehdup_ps(mins))
 }
 
 /// 0xFF in byte i (0..32) iff bit i of `bits` is set.

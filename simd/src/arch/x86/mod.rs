@@ -3,7 +3,7 @@
 //! Owns: the shared 256-bit helpers (loads, horizontal sums, the signed int8 product
 //! idiom) and the installation of the AVX2 kernels into a dispatch table: the single-row
 //! `vec_dot`s, the fused multi-row `vec_dot_n_*` kernels (IQ1_S, IQ1_M, IQ2_XXS, Q4_K,
-//! Q5_K, Q6_K: generic over the number of activation rows `N` ≤ 4, next to their
+//! Q5_K, Q6_K, Q8_0, Q4_0, Q4_1: generic over the number of activation rows `N` ≤ 4, next to their
 //! single-row kernels, made safe and split into groups of 4 by `many!`) and the Q8_K
 //! activation quantizer (`avx2_quant`). The AVX-512 kernels (`avx512_*`, 13 types, all
 //! fused) are installed over them by `avx512`, with the same `entry!` and `many!`
@@ -141,15 +141,21 @@ many!(iq2_xxs_many, avx2_iq2xxs::vec_dot_n_iq2_xxs);
 many!(q4_k_many, avx2_kquants::vec_dot_n_q4_k);
 many!(q5_k_many, avx2_kquants::vec_dot_n_q5_k);
 many!(q6_k_many, avx2_kquants::vec_dot_n_q6_k);
+many!(q8_0_many, avx2_legacy::vec_dot_n_q8_0);
+many!(q4_0_many, avx2_legacy::vec_dot_n_q4_0);
+many!(q4_1_many, avx2_legacy::vec_dot_n_q4_1);
 
 /// The fused multi-vector AVX2 kernels, by type (each after its `vec_dot` in `AVX2`).
-const AVX2_MANY: [(GgmlType, VecDotManyFn); 6] = [
+const AVX2_MANY: [(GgmlType, VecDotManyFn); 9] = [
     (GgmlType::IQ1_S, iq1_s_many),
     (GgmlType::IQ1_M, iq1_m_many),
     (GgmlType::IQ2_XXS, iq2_xxs_many),
     (GgmlType::Q4_K, q4_k_many),
     (GgmlType::Q5_K, q5_k_many),
     (GgmlType::Q6_K, q6_k_many),
+    (GgmlType::Q8_0, q8_0_many),
+    (GgmlType::Q4_0, q4_0_many),
+    (GgmlType::Q4_1, q4_1_many),
 ];
 
 fn quantize_q8_k(x: &[f32], out: &mut [u8]) {
