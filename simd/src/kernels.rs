@@ -21,7 +21,8 @@
 //! `vec_dot` of their level (same integer lanes, same float operations in the same
 //! order). Dispatch rule: an ISA level that replaces a type's `vec_dot` also drops the
 //! fused kernel a lower level installed for it, so `vec_dot_n` always equals `vec_dot`
-//! of the same table (and AVX-512 keeps its own single-row kernels where it has them).
+//! of the same table (AVX-512 installs a fused kernel of its own for each type it
+//! replaces).
 //!
 //! Depends on: [`crate::blocks`], [`crate::isa`], [`crate::types`], `arch`.
 

@@ -3,14 +3,14 @@
 //! Owns: the shared 256-bit helpers (loads, horizontal sums, the signed int8 product
 //! idiom) and the installation of the AVX2 kernels into a dispatch table: the single-row
 //! `vec_dot`s, the fused multi-row `vec_dot_n_*` kernels (IQ1_S, IQ1_M, IQ2_XXS, Q4_K,
-//! Q5_K, Q6_K, Q8_0, Q4_0, Q4_1: generic over the number of activation rows `N` ≤ 4, next to their
-//! single-row kernels, made safe and split into groups of 4 by `many!`) and the Q8_K
-//! activation quantizer (`avx2_quant`). The AVX-512 kernels (`avx512_*`, 13 types, all
-//! fused) are installed over them by `avx512`, with the same `entry!` and `many!`
-//! wrappers. The kernels are
-//! safe `#[target_feature]` functions; the only `unsafe` in them are unaligned loads from
-//! block fields whose length the types prove, and the calls from the safe table entries,
-//! whose soundness rests on `Kernels::new` having checked the CPU (see `arch`).
+//! Q5_K, Q6_K, Q8_0, Q4_0, Q4_1: generic over the number of activation rows `N` ≤ 4,
+//! next to their single-row kernels, made safe and split into groups of 4 by `many!`)
+//! and the Q8_K activation quantizer (`avx2_quant`). The AVX-512 kernels (`avx512_*`, 13
+//! types, all fused) are installed over them by `avx512`, with the same `entry!` and
+//! `many!` wrappers. The kernels are safe `#[target_feature]` functions; the only
+//! `unsafe` in them are unaligned loads from block fields whose length the types prove,
+//! and the calls from the safe table entries, whose soundness rests on `Kernels::new`
+//! having checked the CPU (see `arch`).
 //!
 //! The int8 idiom: `_mm256_maddubs_epi16` multiplies unsigned by signed bytes and adds
 //! adjacent pairs into i16. For signed × signed we move the sign of x onto y
