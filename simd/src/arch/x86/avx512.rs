@@ -28,8 +28,10 @@
 //! drops the AVX2 fused kernel of that type (`set_vec_dot`), so these fused kernels
 //! replace them.
 //!
-//! Not verified on the machine this was written on (it has no AVX-512); the `isa` tests
-//! run these kernels wherever `Isa::all_supported()` lists an AVX-512 level.
+//! Written on an AVX2-only machine; verified there under emulation (Bochs, an AVX-512 +
+//! VNNI CPU model, `tools/avx512_bochs.sh`), where the `isa` tests run these kernels as
+//! on any host whose `Isa::all_supported()` lists an AVX-512 level. Not yet run (nor
+//! timed) on AVX-512 hardware.
 
 use core::arch::x86_64::*;
 
