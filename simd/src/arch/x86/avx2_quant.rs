@@ -1,5 +1,5 @@
-//! AVX2 activation quantizer f32 → Q8_K, byte-identical to the scalar reference
-//! [`crate::blocks::q8::quantize_q8_k`] for finite inputs.
+//! AVX2 activation quantizers f32 → Q8_K, Q8_0 and Q8_1, byte-identical to the scalar
+//! references in [`crate::blocks::q8`] for finite inputs.
 //!
 //! Why: the reference's `round_ties_even` is a libm `rintf` call per element on a
 //! baseline x86-64 build (no SSE4.1 `roundss`), which made Q8_K quantization ~8% of
@@ -20,8 +20,8 @@
 
 use core::arch::x86_64::*;
 
-use crate::blocks::as_blocks_mut;
-use crate::blocks::q8::{self, BlockQ8K};
+use crate::blocks::q8::{self, BlockQ8K, BlockQ8_0, BlockQ8_1};
+use crate::blocks::{as_blocks_mut, f32_to_f16, Block};
 
 /// f32 → Q8_K (the reference's bytes).
 #[target_feature(enable = "avx2")]
@@ -117,4 +117,120 @@ fn quantize_block(xb: &[f32; 256], b: &mut BlockQ8K) -> bool {
     unsafe { _mm256_storeu_si256(b.bsums.as_mut_ptr().cast(), bsums) };
     b.d = (1.0 / iscale).to_le_bytes();
     true
+}
+
+// ---- Q8_0 / Q8_1 --------------------------------------------------------------------
+//
+// The reference (`quantize_32`) rounds half away from zero with a libm `roundf` per
+// element, which was 6 % of SmolLM2's prefill. Per 32-element block:
+// ```text
+// amax = max |x|; d = amax / 127; id = 1/d (0 if d = 0)   (scalar, as the reference)
+// v = x·id (same f32 product); t = trunc(v); q = t + sign(v)·(|v − t| ≥ 0.5)
+// ```
+// `v − t` is exact (t is v with fraction bits cleared), so the comparison is exactly the
+// reference's rounding decision. |v| ≤ 127 + a few ulps, so q fits i8 and the packs never
+// saturate. Blocks holding NaN or ±∞ go to the reference (its saturating casts differ
+// from `cvttps2dq` there).
+
+/// The quants of one 32-element block in element order and its `d`, or `None` where
+/// the block must go to the reference.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn quantize_32(xb: &[f32; 32]) -> Option<(f32, __m256i)> {
+    // SAFETY: `xb` is 32 f32 = 128 readable bytes, loaded as four 32-byte halves at
+    // offsets 0, 8, 16, 24 elements; loadu has no alignment requirement.
+    let v: [__m256; 4] =
+        core::array::from_fn(|i| unsafe { _mm256_loadu_ps(xb.as_ptr().add(8 * i)) });
+    let abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFF_FFFF));
+    let mut m = _mm256_setzero_ps();
+    let mut bad = _mm256_setzero_ps();
+    let inf = _mm256_set1_ps(f32::INFINITY);
+    for x in v {
+        let a = _mm256_and_ps(x, abs_mask);
+        m = _mm256_max_ps(a, m);
+        // NaN (unordered) or ±∞ (|x| = ∞): not-less-than ∞.
+        bad = _mm256_or_ps(bad, _mm256_cmp_ps::<_CMP_NLT_UQ>(a, inf));
+    }
+    if _mm256_movemask_ps(bad) != 0 {
+        return None;
+    }
+    let m = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps::<1>(m));
+    let m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    let amax = _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
+    let d = amax / 127.0;
+    let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+    if !id.is_finite() {
+        return None;
+    }
+    let vid = _mm256_set1_ps(id);
+    let half = _mm256_set1_ps(0.5);
+    let one = _mm256_set1_ps(1.0);
+    let sign_mask = _mm256_set1_ps(-0.0);
+    let q: [__m256i; 4] = core::array::from_fn(|i| {
+        let x = _mm256_mul_ps(v[i], vid);
+        let t = _mm256_round_ps::<{ _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC }>(x);
+        let frac = _mm256_and_ps(_mm256_sub_ps(x, t), abs_mask);
+        let up = _mm256_cmp_ps::<_CMP_GE_OQ>(frac, half);
+        let step = _mm256_or_ps(one, _mm256_and_ps(x, sign_mask)); // ±1 with x's sign
+        _mm256_cvttps_epi32(_mm256_add_ps(t, _mm256_and_ps(up, step)))
+    });
+    let packed = _mm256_packs_epi16(
+        _mm256_packs_epi32(q[0], q[1]),
+        _mm256_packs_epi32(q[2], q[3]),
+    );
+    // The packs interleave 128-bit lanes; the permute restores element order.
+    let order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    Some((d, _mm256_permutevar8x32_epi32(packed, order)))
+}
+
+/// Stores 32 quants into a block's `qs`.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn store_qs(qs: &mut [i8; 32], q: __m256i) {
+    // SAFETY: `qs` is 32 writable bytes; storeu has no alignment requirement.
+    unsafe { _mm256_storeu_si256(qs.as_mut_ptr().cast(), q) }
+}
+
+/// f32 → Q8_0 (the reference's bytes).
+#[target_feature(enable = "avx2")]
+pub(super) fn quantize_q8_0(x: &[f32], out: &mut [u8]) {
+    for (xb, ob) in x
+        .chunks_exact(32)
+        .zip(out.chunks_exact_mut(BlockQ8_0::BYTES))
+    {
+        let xb: &[f32; 32] = xb.try_into().expect("chunks of 32");
+        match quantize_32(xb) {
+            Some((d, q)) => {
+                let b = &mut as_blocks_mut::<BlockQ8_0>(ob)[0];
+                b.d = f32_to_f16(d);
+                store_qs(&mut b.qs, q);
+            }
+            None => q8::quantize_q8_0(xb, ob),
+        }
+    }
+}
+
+/// f32 → Q8_1 (the reference's bytes).
+#[target_feature(enable = "avx2")]
+pub(super) fn quantize_q8_1(x: &[f32], out: &mut [u8]) {
+    for (xb, ob) in x
+        .chunks_exact(32)
+        .zip(out.chunks_exact_mut(BlockQ8_1::BYTES))
+    {
+        let xb: &[f32; 32] = xb.try_into().expect("chunks of 32");
+        match quantize_32(xb) {
+            Some((d, q)) => {
+                let b = &mut as_blocks_mut::<BlockQ8_1>(ob)[0];
+                let sums = _mm256_madd_epi16(
+                    _mm256_maddubs_epi16(_mm256_set1_epi8(1), q),
+                    _mm256_set1_epi16(1),
+                );
+                let sum = super::hsum_i32(sums);
+                b.d = f32_to_f16(d);
+                b.s = f32_to_f16(sum as f32 * d);
+                store_qs(&mut b.qs, q);
+            }
+            None => q8::quantize_q8_1(xb, ob),
+        }
+    }
 }

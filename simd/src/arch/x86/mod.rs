@@ -5,9 +5,9 @@
 //! `vec_dot`s, the fused multi-row `vec_dot_n_*` kernels (IQ1_S, IQ1_M, IQ2_XXS, Q4_K,
 //! Q5_K, Q6_K, Q8_0, Q4_0, Q4_1: generic over the number of activation rows `N` ≤ 4,
 //! next to their single-row kernels, made safe and split into groups of 4 by `many!`)
-//! and the Q8_K activation quantizer (`avx2_quant`). The AVX-512 kernels (`avx512_*`, 13
-//! types, all fused) are installed over them by `avx512`, with the same `entry!` and
-//! `many!` wrappers. The kernels are safe `#[target_feature]` functions; the only
+//! and the Q8_K, Q8_0 and Q8_1 activation quantizers (`avx2_quant`). The AVX-512
+//! kernels (`avx512_*`, 13 types, all fused) are installed over them by `avx512`, with
+//! the same `entry!` and `many!` wrappers. The kernels are safe `#[target_feature]` functions; the only
 //! `unsafe` in them are unaligned loads from block fields whose length the types prove,
 //! and the calls from the safe table entries, whose soundness rests on `Kernels::new`
 //! having checked the CPU (see `arch`).
@@ -163,9 +163,21 @@ fn quantize_q8_k(x: &[f32], out: &mut [u8]) {
     unsafe { avx2_quant::quantize_q8_k(x, out) }
 }
 
+fn quantize_q8_0(x: &[f32], out: &mut [u8]) {
+    // SAFETY: as in `entry!`: only stored in a table whose level the CPU and OS enable.
+    unsafe { avx2_quant::quantize_q8_0(x, out) }
+}
+
+fn quantize_q8_1(x: &[f32], out: &mut [u8]) {
+    // SAFETY: as in `entry!`: only stored in a table whose level the CPU and OS enable.
+    unsafe { avx2_quant::quantize_q8_1(x, out) }
+}
+
 /// Installs the AVX2 kernels. Caller: `arch::install` with AVX2 detected.
 pub(super) fn install_avx2(table: &mut [TypeKernels]) {
     set_quantize(table, GgmlType::Q8_K, quantize_q8_k);
+    set_quantize(table, GgmlType::Q8_0, quantize_q8_0);
+    set_quantize(table, GgmlType::Q8_1, quantize_q8_1);
     for (ty, f) in AVX2 {
         set_vec_dot(table, ty, f);
     }
