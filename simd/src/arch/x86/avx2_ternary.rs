@@ -6,9 +6,10 @@
 //! 8 pair sums of 2·2·127, far from saturation.
 //! ```text
 //! TQ2_0: t = (qs >> 2l) & 3 per 32-byte plane
-//! TQ1_0: digit n of byte q: x = q·3^n mod 256 (16-bit mullo on even/odd bytes),
-//!        t = (3·x) >> 8; the 16 tail bytes are paired as digits (0,1), (2,3) per
-//!        128-bit half, and digit 4 shares a register with the 4 qh bytes ×(1,3,9,27)
+//! TQ1_0: digit n of byte q: x = q·3^n mod 256, t = (3·x) >> 8 = [x ≥ 86] + [x ≥ 171];
+//!        x for digit n + 1 is 3·x mod 256 (two wrapping byte adds), so no multiplies;
+//!        the 16 tail bytes are paired as digits (0,1), (2,3) per 128-bit half, and
+//!        digit 4 shares a register with the 4 qh bytes ×(1,3,9,27)
 //! ```
 //! Per block `acc += S·(dx·dy)` as in the reference: bit-identical results.
 
@@ -58,46 +59,68 @@ pub(super) fn vec_dot_tq2_0(w: &[u8], a: &[u8]) -> f32 {
     acc
 }
 
-/// Per byte: the top base-3 digit of `q·pow mod 256`, i.e. `((q·pow mod 256)·3) >> 8`.
+/// Per byte `x`: `(3·x) >> 8`, the top base-3 digit of a byte that holds `q·3^n mod
+/// 256`, computed without a multiply as `[x ≥ 86] + [x ≥ 171]` (3x ≥ 256 ⟺ x ≥ 86,
+/// 3x ≥ 512 ⟺ x ≥ 171), with unsigned compares done as signed ones on `x ^ 0x80`.
 #[inline]
 #[target_feature(enable = "avx2")]
-fn trits(q: __m256i, pow: __m256i) -> __m256i {
-    let lo = _mm256_set1_epi16(0x00FF);
-    let three = _mm256_set1_epi16(3);
-    let digit = |q16: __m256i, p16: __m256i| {
-        let x = _mm256_and_si256(_mm256_mullo_epi16(q16, p16), lo);
-        _mm256_srli_epi16::<8>(_mm256_mullo_epi16(x, three))
-    };
-    let even = digit(_mm256_and_si256(q, lo), _mm256_and_si256(pow, lo));
-    let odd = digit(_mm256_srli_epi16::<8>(q), _mm256_srli_epi16::<8>(pow));
-    _mm256_or_si256(even, _mm256_slli_epi16::<8>(odd))
+fn top_digit(x: __m256i) -> __m256i {
+    let bias = _mm256_set1_epi8(-128);
+    let xs = _mm256_xor_si256(x, bias);
+    let ge86 = _mm256_cmpgt_epi8(xs, _mm256_set1_epi8((85u8 ^ 0x80) as i8));
+    let ge171 = _mm256_cmpgt_epi8(xs, _mm256_set1_epi8((170u8 ^ 0x80) as i8));
+    // Each compare is −1 where true: the digit is −(ge86 + ge171) ∈ {0, 1, 2}.
+    _mm256_abs_epi8(_mm256_add_epi8(ge86, ge171))
+}
+
+/// `3·x mod 256` per byte: the next digit's `q·3^(n+1) mod 256` (wrapping byte adds).
+#[inline]
+#[target_feature(enable = "avx2")]
+fn times3(x: __m256i) -> __m256i {
+    _mm256_add_epi8(_mm256_add_epi8(x, x), x)
+}
+
+/// `3·x mod 256` per byte of a 128-bit vector.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn times3_128(x: __m128i) -> __m128i {
+    _mm_add_epi8(_mm_add_epi8(x, x), x)
 }
 
 /// TQ1_0 × Q8_K.
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn vec_dot_tq1_0(w: &[u8], a: &[u8]) -> f32 {
     let mut acc = 0.0f32;
-    let pow = |lo: i8, hi: i8| _mm256_set_m128i(_mm_set1_epi8(hi), _mm_set1_epi8(lo));
-    let qh_pows = _mm_setr_epi8(1, 1, 1, 1, 3, 3, 3, 3, 9, 9, 9, 9, 27, 27, 27, 27);
-    let p01 = pow(1, 3);
-    let p23 = pow(9, 27);
-    let p4h = _mm256_set_m128i(qh_pows, _mm_set1_epi8(81));
     for (x, y) in as_blocks::<BlockTQ1_0>(w)
         .iter()
         .zip(as_blocks::<BlockQ8K>(a))
     {
         let mut s16 = _mm256_setzero_si256();
-        let head = load256(&x.qs);
-        for (n, p) in [1i8, 3, 9, 27, 81].into_iter().enumerate() {
-            let t = trits(head, _mm256_set1_epi8(p));
+        let mut head = load256(&x.qs);
+        for n in 0..5 {
+            let t = top_digit(head);
             s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(t, load256_i8(&y.qs[32 * n..])));
+            head = times3(head);
         }
-        let tail = load128(&x.qs[32..]);
-        let tail2 = _mm256_set_m128i(tail, tail);
-        let qh = _mm_set1_epi32(i32::from_le_bytes(x.qh));
-        let last = _mm256_set_m128i(qh, tail);
-        for (v, p, off) in [(tail2, p01, 160), (tail2, p23, 192), (last, p4h, 224)] {
-            let t = trits(v, p);
+        // Tail bytes times 1, 3, 9, 27, 81; the qh bytes times 1, 3, 9, 27 (bytes
+        // 4j..4j+3 hold qh·3^j: the four digits of every qh byte).
+        let t1 = load128(&x.qs[32..]);
+        let t3 = times3_128(t1);
+        let t9 = times3_128(t3);
+        let t27 = times3_128(t9);
+        let t81 = times3_128(t27);
+        let q1 = _mm_set1_epi32(i32::from_le_bytes(x.qh));
+        let q3 = times3_128(q1);
+        let q9 = times3_128(q3);
+        let q27 = times3_128(q9);
+        let qh = _mm_unpacklo_epi64(_mm_unpacklo_epi32(q1, q3), _mm_unpacklo_epi32(q9, q27));
+        let groups = [
+            (_mm256_set_m128i(t3, t1), 160),
+            (_mm256_set_m128i(t27, t9), 192),
+            (_mm256_set_m128i(qh, t81), 224),
+        ];
+        for (v, off) in groups {
+            let t = top_digit(v);
             s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(t, load256_i8(&y.qs[off..])));
         }
         acc += finish(s16, y) as f32 * (f16c(x.d) * y.d());
