@@ -13,17 +13,18 @@
 #   With filters, each test binary runs only the tests whose names contain one of them
 #   (libtest's own filtering), e.g. `tools/avx512_bochs.sh isa:: dot_vectors:: dequant::`.
 # Environment:
-#   AVX512_BOCHS_CACHE   downloads, ISO and logs        (default /work/bochs-cache)
-#   AVX512_BOCHS_TARGET  cargo target dir for this run  (default /work/target-bochs; not
-#                        the repository's target/, which other builds use)
+#   AVX512_BOCHS_CACHE   downloads, ISO and logs        (default target/avx512-bochs)
+#   AVX512_BOCHS_TARGET  cargo target dir for this run  (default
+#                        target/avx512-bochs/target: a static build, kept apart from
+#                        the repository's own target/ artefacts)
 #   AVX512_BOCHS_CPU     Bochs CPU model                (default tigerlake)
 #   AVX512_BOCHS_TIMEOUT seconds before the guest is killed (default 5400)
 # Exit status: 0 if every test binary ran to its end and passed; 1 otherwise.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cache=${AVX512_BOCHS_CACHE:-/work/bochs-cache}
-target_dir=${AVX512_BOCHS_TARGET:-/work/target-bochs}
+cache=${AVX512_BOCHS_CACHE:-$repo/target/avx512-bochs}
+target_dir=${AVX512_BOCHS_TARGET:-$repo/target/avx512-bochs/target}
 cpu_model=${AVX512_BOCHS_CPU:-tigerlake}
 timeout_s=${AVX512_BOCHS_TIMEOUT:-5400}
 run=$cache/run

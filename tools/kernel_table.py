@@ -66,21 +66,27 @@ def main():
             cells.append("" if v is None else f"{v[0]:.1f} ({100 * v[0] / bw.get(v[1], float('nan')):.0f}%)")
         print(f"| {ty} | {isa} | " + " | ".join(cells) + " |")
     print()
-    print("GEMM 2048×7168, 2 threads: GB/s of weights (GFLOP/s):")
-    print()
-    print("| type | ISA | n=8 | n=32 |")
-    print("|---|---|---:|---:|")
+    # ids: gemm/{type}/{isa}/t2/{rows}x{k}/n={n}
     gemm = defaultdict(dict)
     for full_id, e in r.items():
         parts = full_id.split("/")
-        if parts[0] == "gemm":
-            _, ty, isa, _, n = parts
+        if parts[0] == "gemm" and len(parts) == 6:
+            _, ty, isa, _, shape, n = parts
+            rows, k = (int(v) for v in shape.split("x"))
             n = int(n.split("=")[1])
-            gemm[(ty, isa)][n] = (gbps(e), 2 * 2048 * 7168 * n / e[0])
-    for (ty, isa) in sorted(gemm):
-        cells = [f"{gemm[(ty, isa)][n][0]:.1f} ({gemm[(ty, isa)][n][1]:.0f})" if n in gemm[(ty, isa)] else "" for n in (8, 32)]
-        print(f"| {ty} | {isa} | " + " | ".join(cells) + " |")
-    print()
+            gemm[(shape, ty, isa)][n] = (gbps(e), 2 * rows * k * n / e[0])
+    for shape in sorted({s for s, _, _ in gemm}, key=lambda s: (s != "2048x7168", s)):
+        keys = sorted(k for k in gemm if k[0] == shape)
+        ns = sorted({n for k in keys for n in gemm[k]})
+        print(f"GEMM {shape.replace('x', '×')}, 2 threads: GB/s of weights (GFLOP/s):")
+        print()
+        print("| type | ISA | " + " | ".join(f"n={n}" for n in ns) + " |")
+        print("|---|---|" + "---:|" * len(ns))
+        for key in keys:
+            g = gemm[key]
+            cells = [f"{g[n][0]:.1f} ({g[n][1]:.0f})" if n in g else "" for n in ns]
+            print(f"| {key[1]} | {key[2]} | " + " | ".join(cells) + " |")
+        print()
     print("Single-row dot, k=7168, in cache: GB/s")
     print()
     dots = defaultdict(dict)
