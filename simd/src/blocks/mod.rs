@@ -75,6 +75,19 @@ pub fn as_blocks<B: Block>(bytes: &[u8]) -> &[B] {
     unsafe { core::slice::from_raw_parts(bytes.as_ptr().cast::<B>(), n) }
 }
 
+/// The whole blocks of a weight row `w` and of each activation row of `a`, all cut to
+/// the shortest: the operands of a multi-row dot.
+#[inline]
+pub(crate) fn common_blocks<'a, X: Block, Y: Block, const N: usize>(
+    w: &'a [u8],
+    a: &[&'a [u8]; N],
+) -> (&'a [X], [&'a [Y]; N]) {
+    let xs = as_blocks::<X>(w);
+    let ys = a.map(as_blocks::<Y>);
+    let nb = ys.iter().fold(xs.len(), |m, y| m.min(y.len()));
+    (&xs[..nb], ys.map(|y| &y[..nb]))
+}
+
 /// Mutable version of [`as_blocks`].
 #[inline]
 pub fn as_blocks_mut<B: Block>(bytes: &mut [u8]) -> &mut [B] {

@@ -437,22 +437,11 @@ fn vec_dot_n_matches_vec_dot_for_1_to_9_rows_at_every_isa() {
 
 /// The fused kernels exist where they were written: AVX2, AVX-512 (its own, and the
 /// AVX2 ones of the types it has no `vec_dot` of its own for: it drops the AVX2 fused
-/// kernel where it does), and both NEON levels (the AVX2 set and the small-model types
-/// Q8_0, Q4_0, Q4_1); nowhere else.
+/// kernel where it does), and both NEON levels (the same set as AVX2); nowhere else.
 #[test]
 fn fused_vec_dot_n_kernels_are_installed_where_written() {
-    let fused_avx2 = [
-        GgmlType::IQ1_S,
-        GgmlType::IQ1_M,
-        GgmlType::IQ2_XXS,
-        GgmlType::Q4_K,
-        GgmlType::Q5_K,
-        GgmlType::Q6_K,
-        GgmlType::Q8_0,
-        GgmlType::Q4_0,
-        GgmlType::Q4_1,
-    ];
-    let fused_neon = [
+    // AVX2 and both NEON levels.
+    let fused_avx2_neon = [
         GgmlType::IQ1_S,
         GgmlType::IQ1_M,
         GgmlType::IQ2_XXS,
@@ -487,9 +476,8 @@ fn fused_vec_dot_n_kernels_are_installed_where_written() {
                 continue;
             };
             let want = match isa {
-                Isa::Avx2 => fused_avx2.contains(&t),
-                Isa::Avx512 { .. } => own_avx512.contains(&t) || fused_avx2.contains(&t),
-                Isa::Neon { .. } => fused_neon.contains(&t),
+                Isa::Avx2 | Isa::Neon { .. } => fused_avx2_neon.contains(&t),
+                Isa::Avx512 { .. } => own_avx512.contains(&t) || fused_avx2_neon.contains(&t),
                 _ => false,
             };
             assert_eq!(many.is_fused(), want, "{} {t:?}", isa.name());

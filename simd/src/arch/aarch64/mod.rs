@@ -24,7 +24,7 @@
 
 use core::arch::aarch64::*;
 
-use crate::blocks::{as_blocks, Block};
+use crate::blocks::{common_blocks, Block};
 use crate::kernels::{
     set_vec_dot, set_vec_dot_many, TypeKernels, VecDotFn, VecDotManyFn, DOT_N_WIDTH,
 };
@@ -140,19 +140,6 @@ fn dot_sdot(acc: int32x4_t, a: int8x16_t, b: int8x16_t) -> int32x4_t {
         );
     }
     acc
-}
-
-/// The weight blocks of `w` and the activation blocks of each row of `a`, all cut to
-/// the number of whole blocks every one of them holds (what `zip` gives one row).
-#[inline]
-fn common_blocks<'a, X: Block, Y: Block, const N: usize>(
-    w: &'a [u8],
-    a: &[&'a [u8]; N],
-) -> (&'a [X], [&'a [Y]; N]) {
-    let xs = as_blocks::<X>(w);
-    let ys = a.map(as_blocks::<Y>);
-    let nb = ys.iter().fold(xs.len(), |m, y| m.min(y.len()));
-    (&xs[..nb], ys.map(|y| &y[..nb]))
 }
 
 /// A single-row kernel `$name` as the one-row instance of the fused kernel `$many`

@@ -19,11 +19,11 @@ use core::arch::x86_64::*;
 
 use super::f16c;
 use super::{hsum_f32, hsum_i32, load128_i8, load256, load256_i8, scales2};
-use crate::blocks::as_blocks;
 use crate::blocks::kquants::{
     q2k_min_sum, q3k_scales, BlockQ2K, BlockQ3K, BlockQ4K, BlockQ5K, BlockQ6K,
 };
 use crate::blocks::q8::BlockQ8K;
+use crate::blocks::{as_blocks, common_blocks};
 
 /// Bytes of `v` shifted right by `n` bits (0..8) and masked with `mask`.
 #[inline]
@@ -235,24 +235,11 @@ fn dot_n_k4_like<const N: usize>(
     }
 }
 
-/// The activation rows' blocks and the weight blocks they share: `(xs, ys)` cut to the
-/// common number of whole blocks.
-#[inline]
-pub(super) fn common_blocks<'a, B: crate::blocks::Block, const N: usize>(
-    w: &'a [u8],
-    a: &[&'a [u8]; N],
-) -> (&'a [B], [&'a [BlockQ8K]; N]) {
-    let ys = a.map(as_blocks::<BlockQ8K>);
-    let xs = as_blocks::<B>(w);
-    let nb = ys.iter().fold(xs.len(), |m, y| m.min(y.len()));
-    (&xs[..nb], ys)
-}
-
 /// Q4_K × `N` Q8_K rows (each equal to `vec_dot_q4_k` up to float summation order).
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn vec_dot_n_q4_k<const N: usize>(w: &[u8], a: &[&[u8]; N], out: &mut [f32; N]) {
-    let (xs, ys) = common_blocks::<BlockQ4K, N>(w, a);
+    let (xs, ys) = common_blocks::<BlockQ4K, BlockQ8K, N>(w, a);
     let mut acc = [_mm256_setzero_ps(); N];
     let mut mins = [0.0f32; N];
     let zero = _mm256_setzero_si256();
@@ -272,7 +259,7 @@ pub(super) fn vec_dot_n_q4_k<const N: usize>(w: &[u8], a: &[&[u8]; N], out: &mut
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn vec_dot_n_q5_k<const N: usize>(w: &[u8], a: &[&[u8]; N], out: &mut [f32; N]) {
-    let (xs, ys) = common_blocks::<BlockQ5K, N>(w, a);
+    let (xs, ys) = common_blocks::<BlockQ5K, BlockQ8K, N>(w, a);
     let mut acc = [_mm256_setzero_ps(); N];
     let mut mins = [0.0f32; N];
     for (i, x) in xs.iter().enumerate() {
@@ -312,7 +299,7 @@ fn q6k_run_scales(sc: __m256i, k: usize) -> __m256i {
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn vec_dot_n_q6_k<const N: usize>(w: &[u8], a: &[&[u8]; N], out: &mut [f32; N]) {
-    let (xs, ys) = common_blocks::<BlockQ6K, N>(w, a);
+    let (xs, ys) = common_blocks::<BlockQ6K, BlockQ8K, N>(w, a);
     let m4 = _mm256_set1_epi8(0x0F);
     let k32 = _mm256_set1_epi8(32);
     let mut acc = [_mm256_setzero_ps(); N];

@@ -15,10 +15,10 @@ use core::arch::x86_64::*;
 
 use super::f16c;
 use super::{hsum_f32, load128, load128_i8, load256_i8, mul_sum_i8_quads};
-use crate::blocks::as_blocks;
 use crate::blocks::iq4::BlockIQ4NL;
 use crate::blocks::legacy::{BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ5_1};
 use crate::blocks::q8::{BlockQ8_0, BlockQ8_1};
+use crate::blocks::{as_blocks, common_blocks};
 use crate::tables::KVALUES_IQ4NL;
 
 /// The 32 nibbles of a 16-byte array as bytes 0..15, in element order.
@@ -63,18 +63,6 @@ pub(super) fn vec_dot_q4_1(w: &[u8], a: &[u8]) -> f32 {
 // accumulators per row, so even one row has two independent FMA chains (decode streams
 // rows of only 576-1536 elements in small models). The `N = 1` instances are the
 // single-row kernels: a batch is bit-identical to its tokens one at a time.
-
-/// The blocks of `w` and of each row of `a`, cut to the shortest.
-#[inline]
-fn common_blocks<'a, X: crate::blocks::Block, Y: crate::blocks::Block, const N: usize>(
-    w: &'a [u8],
-    a: &[&'a [u8]; N],
-) -> (&'a [X], [&'a [Y]; N]) {
-    let ys = a.map(as_blocks::<Y>);
-    let xs = as_blocks::<X>(w);
-    let nb = ys.iter().fold(xs.len(), |m, y| m.min(y.len()));
-    (&xs[..nb], ys)
-}
 
 /// Calls `step(i, acc)` for every block index `i < nb`, alternating between two
 /// accumulator sets (even blocks, odd blocks) so that one row has two FMA chains too.

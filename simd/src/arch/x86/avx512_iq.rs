@@ -34,11 +34,12 @@ macro_rules! iq_kernels {
             iq1m_d_bits, iq1m_shift_scales, iq1s_shift_scales, Iq1mPlan, Iq1sPlan, AHEAD, SLOTS,
         };
         use super::super::avx2_iq2xxs::{join_rows, Iq2xxsPlan};
-        use super::super::avx2_kquants::common_blocks;
         use super::super::avx512::{concat, halves_i32, load512_i8, negate_where, $dot2};
         use super::super::{f16c, load256};
+        use crate::blocks::common_blocks;
         use crate::blocks::iq1::{BlockIQ1M, BlockIQ1S};
         use crate::blocks::iq2::BlockIQ2XXS;
+        use crate::blocks::q8::BlockQ8K;
         use crate::tables::IQ2XXS_GRID;
 
         // The ring logic below reuses the AVX2 constants for both plan types.
@@ -55,7 +56,7 @@ macro_rules! iq_kernels {
             a: &[&[u8]; N],
             out: &mut [f32; N],
         ) {
-            let (xs, ys) = common_blocks::<BlockIQ1S, N>(w, a);
+            let (xs, ys) = common_blocks::<BlockIQ1S, BlockQ8K, N>(w, a);
             let mut ring = [Iq1sPlan::ZERO; SLOTS];
             for (slot, x) in ring.iter_mut().zip(xs).take(AHEAD) {
                 *slot = Iq1sPlan::new(x);
@@ -108,7 +109,7 @@ macro_rules! iq_kernels {
             a: &[&[u8]; N],
             out: &mut [f32; N],
         ) {
-            let (xs, ys) = common_blocks::<BlockIQ1M, N>(w, a);
+            let (xs, ys) = common_blocks::<BlockIQ1M, BlockQ8K, N>(w, a);
             let mut ring = [Iq1mPlan::ZERO; SLOTS];
             for (slot, x) in ring.iter_mut().zip(xs).take(AHEAD) {
                 *slot = Iq1mPlan::new(x);
@@ -162,7 +163,7 @@ macro_rules! iq_kernels {
             a: &[&[u8]; N],
             out: &mut [f32; N],
         ) {
-            let (xs, ys) = common_blocks::<BlockIQ2XXS, N>(w, a);
+            let (xs, ys) = common_blocks::<BlockIQ2XXS, BlockQ8K, N>(w, a);
             let mut ring = [Iq2xxsPlan::ZERO; SLOTS];
             for (slot, x) in ring.iter_mut().zip(xs).take(AHEAD) {
                 *slot = Iq2xxsPlan::new(x);

@@ -95,12 +95,13 @@ macro_rules! kquants_kernels {
     ($feat:literal, $dot2:ident) => {
         use core::arch::x86_64::*;
 
-        use super::super::avx2_kquants::{common_blocks, k4_scales_mins};
+        use super::super::avx2_kquants::k4_scales_mins;
         use super::super::avx512::{
             broadcast256, half_scales, load512, load512_i8, quarter_scales, $dot2,
         };
         use super::super::{f16c, hsum_f32, hsum_i32, load128_i8, load256};
         use super::{bit_mask, low2_codes, q2k_scales_mins, q3k_scales16};
+        use crate::blocks::common_blocks;
         use crate::blocks::kquants::{BlockQ2K, BlockQ3K, BlockQ4K, BlockQ5K, BlockQ6K};
         use crate::blocks::q8::BlockQ8K;
 
@@ -112,7 +113,7 @@ macro_rules! kquants_kernels {
             a: &[&[u8]; N],
             out: &mut [f32; N],
         ) {
-            let (xs, ys) = common_blocks::<BlockQ2K, N>(w, a);
+            let (xs, ys) = common_blocks::<BlockQ2K, BlockQ8K, N>(w, a);
             let mut acc = [0.0f32; N];
             for (i, x) in xs.iter().enumerate() {
                 let y = ys.map(|y| &y[i]);
@@ -157,7 +158,7 @@ macro_rules! kquants_kernels {
             a: &[&[u8]; N],
             out: &mut [f32; N],
         ) {
-            let (xs, ys) = common_blocks::<BlockQ3K, N>(w, a);
+            let (xs, ys) = common_blocks::<BlockQ3K, BlockQ8K, N>(w, a);
             let four = _mm512_set1_epi8(4);
             let mut acc = [_mm512_setzero_ps(); N];
             for (i, x) in xs.iter().enumerate() {
@@ -256,7 +257,7 @@ macro_rules! kquants_kernels {
             a: &[&[u8]; N],
             out: &mut [f32; N],
         ) {
-            let (xs, ys) = common_blocks::<BlockQ4K, N>(w, a);
+            let (xs, ys) = common_blocks::<BlockQ4K, BlockQ8K, N>(w, a);
             let mut acc = [_mm512_setzero_ps(); N];
             let mut mins = [_mm256_setzero_ps(); N];
             for (i, x) in xs.iter().enumerate() {
@@ -285,7 +286,7 @@ macro_rules! kquants_kernels {
             a: &[&[u8]; N],
             out: &mut [f32; N],
         ) {
-            let (xs, ys) = common_blocks::<BlockQ5K, N>(w, a);
+            let (xs, ys) = common_blocks::<BlockQ5K, BlockQ8K, N>(w, a);
             let mut acc = [_mm512_setzero_ps(); N];
             let mut mins = [_mm256_setzero_ps(); N];
             for (i, x) in xs.iter().enumerate() {
@@ -318,7 +319,7 @@ macro_rules! kquants_kernels {
             a: &[&[u8]; N],
             out: &mut [f32; N],
         ) {
-            let (xs, ys) = common_blocks::<BlockQ6K, N>(w, a);
+            let (xs, ys) = common_blocks::<BlockQ6K, BlockQ8K, N>(w, a);
             let m4 = _mm512_set1_epi8(0x0F);
             let m30 = _mm512_set1_epi8(0x30);
             let counts = |lo: i16, hi: i16| {

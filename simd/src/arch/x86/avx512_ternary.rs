@@ -33,10 +33,10 @@ macro_rules! ternary_kernels {
     ($feat:literal, $dot4:ident) => {
         use core::arch::x86_64::*;
 
-        use super::super::avx2_kquants::common_blocks;
         use super::super::avx512::{concat, load512, load512_i8, $dot4};
         use super::super::{f16c, load128, load256, load256_i8};
         use super::trits512;
+        use crate::blocks::common_blocks;
         use crate::blocks::q8::BlockQ8K;
         use crate::blocks::ternary::{BlockTQ1_0, BlockTQ2_0};
 
@@ -57,7 +57,7 @@ macro_rules! ternary_kernels {
             a: &[&[u8]; N],
             out: &mut [f32; N],
         ) {
-            let (xs, ys) = common_blocks::<BlockTQ2_0, N>(w, a);
+            let (xs, ys) = common_blocks::<BlockTQ2_0, BlockQ8K, N>(w, a);
             let mut acc = [0.0f32; N];
             let m3 = _mm512_set1_epi8(3);
             for (i, x) in xs.iter().enumerate() {
@@ -102,7 +102,7 @@ macro_rules! ternary_kernels {
             a: &[&[u8]; N],
             out: &mut [f32; N],
         ) {
-            let (xs, ys) = common_blocks::<BlockTQ1_0, N>(w, a);
+            let (xs, ys) = common_blocks::<BlockTQ1_0, BlockQ8K, N>(w, a);
             let mut acc = [0.0f32; N];
             let set = |v: i8| _mm256_set1_epi8(v);
             let half = |lo: i8, hi: i8| _mm256_set_m128i(_mm_set1_epi8(hi), _mm_set1_epi8(lo));
